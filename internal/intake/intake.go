@@ -1,0 +1,334 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/store"
+)
+
+var _ model.Sink = (*Service)(nil)
+
+// Options tunes a Service. A nil *Options means the zero value, which works.
+type Options struct {
+	// RawCap is the most bytes of a partner message kept on its event for audit. Default 64 KiB.
+	RawCap int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// NewID makes order and event ids. Default UUIDv7 strings.
+	NewID func() string
+	// Logger receives warnings. Default slog.Default().
+	Logger *slog.Logger
+	// OnChange, when set, is called after a committed change with the order
+	// before (nil on create) and after; dispatch uses it for update-of-values.
+	OnChange func(ctx context.Context, before, after *model.Order)
+}
+
+// Service commits partner messages and platform changes onto orders.
+type Service struct {
+	st  *store.Store
+	opt Options
+}
+
+// New returns a Service over st.
+func New(st *store.Store, opt *Options) *Service {
+	var o Options
+	if opt != nil {
+		o = *opt
+	}
+	if o.RawCap == 0 {
+		o.RawCap = 64 << 10
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{st: st, opt: o}
+}
+
+// Store returns the underlying store.
+func (s *Service) Store() *store.Store { return s.st }
+
+// fenceRecord is what the idempotency records hold: enough to rebuild the outcome.
+type fenceRecord struct {
+	OrderID string `json:"order_id"`
+	EventID string `json:"event_id"`
+	Created bool   `json:"created"`
+	Applied model.Applied `json:"applied"`
+}
+
+const maxAttempts = 8
+
+// Commit applies in onto its order atomically (order, event and idempotency
+// fence in one script) and returns the outcome; a repeated idempotency key
+// returns the first outcome with Duplicate set and changes nothing.
+func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome, error) {
+	if in.Partner == "" {
+		return nil, fmt.Errorf("intake: inbound without partner: %w", model.ErrInvalid)
+	}
+	if !in.Event.Valid() {
+		return nil, &model.ValidationError{Field: "event", Rule: fmt.Sprintf("must be a canonical event type, got %q", in.Event)}
+	}
+	key := in.IdempotencyKey
+	if key == "" {
+		sum := sha256.Sum256(in.Raw)
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	key = in.Partner + ":" + key
+	if b, err := s.st.Answer(ctx, key); err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	} else if b != nil {
+		return s.duplicate(ctx, b)
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		out, err := s.try(ctx, in, key)
+		if errors.Is(err, model.ErrVersionConflict) || errors.Is(err, store.ErrExists) {
+			continue
+		}
+		var dup *store.DuplicateError
+		if errors.As(err, &dup) {
+			return s.duplicate(ctx, []byte(dup.Value))
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied})
+		if _, _, err := s.st.RememberAnswer(ctx, key, rec); err != nil {
+			s.opt.Logger.Warn("idempotency answer not stored; the order fence still holds", "err", err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("intake: order kept changing under %d attempts: %w", maxAttempts, model.ErrVersionConflict)
+}
+
+func (s *Service) duplicate(ctx context.Context, rec []byte) (*model.Outcome, error) {
+	var fr fenceRecord
+	if err := json.Unmarshal(rec, &fr); err != nil {
+		return nil, fmt.Errorf("intake: decode idempotency record: %w", err)
+	}
+	o, err := s.st.GetOrder(ctx, fr.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.st.Events(ctx, fr.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.Outcome{Order: o, Created: fr.Created, Duplicate: true, Applied: fr.Applied}
+	for _, ev := range evs {
+		if ev.ID == fr.EventID {
+			out.Event = ev
+		}
+	}
+	return out, nil
+}
+
+// resolve finds the order id a message targets; found=false when none exists.
+func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, err error) {
+	t := in.Target
+	if t.OrderID != "" {
+		if _, err := s.st.GetOrder(ctx, t.OrderID); err == nil {
+			return t.OrderID, "", "", true, nil
+		} else if !errors.Is(err, model.ErrNotFound) {
+			return "", "", "", false, err
+		}
+		// An SSP7 task reference may be either the order id or the requestor ref.
+		if t.Requestor == "" && t.Servicer == "" {
+			t.Requestor = t.OrderID
+		}
+	}
+	for _, c := range []struct{ kind, ref string }{{"servicer", t.Servicer}, {"requestor", t.Requestor}} {
+		if c.ref == "" {
+			continue
+		}
+		id, err := s.st.FindByRef(ctx, in.Partner, c.kind, c.ref)
+		if err == nil {
+			return id, c.kind, c.ref, true, nil
+		}
+		if !errors.Is(err, model.ErrNotFound) {
+			return "", "", "", false, err
+		}
+		if refKind == "" {
+			refKind, ref = c.kind, c.ref
+		}
+	}
+	if t.Requestor != "" {
+		refKind, ref = "requestor", t.Requestor
+	}
+	return "", refKind, ref, false, nil
+}
+
+func (s *Service) try(ctx context.Context, in *model.Inbound, key string) (*model.Outcome, error) {
+	id, refKind, ref, found, err := s.resolve(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var cur *model.Order
+	if found {
+		cur, err = s.st.GetOrder(ctx, id)
+		if errors.Is(err, model.ErrNotFound) {
+			// The reference was claimed by a create that did not finish: create under that id.
+			cur = nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if cur != nil && !(cur.Status == model.StatusDeleted && in.Target.Recreate) {
+		if err := in.Require.Check(cur, in.Kind); err != nil {
+			return nil, err
+		}
+		return s.update(ctx, in, cur, key)
+	}
+	if !in.Target.Create || in.Require.Exists {
+		what := in.Target.OrderID
+		if what == "" {
+			what = firstNonEmpty(in.Target.Servicer, in.Target.Requestor)
+		}
+		return nil, fmt.Errorf("order %q of partner %s: %w", what, in.Partner, model.ErrNotFound)
+	}
+	if cur != nil || !found {
+		id = s.opt.NewID()
+	}
+	if ref != "" {
+		if cur != nil { // re-create a deleted order under a new internal key
+			if err := s.st.BindRef(ctx, in.Partner, refKind, ref, id); err != nil {
+				return nil, err
+			}
+		} else if won, err := s.st.ClaimRef(ctx, in.Partner, refKind, ref, id); err != nil {
+			return nil, err
+		} else if won != id {
+			return nil, store.ErrExists // somebody else is creating it: go round again
+		}
+	}
+	return s.create(ctx, in, id, key)
+}
+
+func (s *Service) event(in *model.Inbound, now time.Time) *model.Event {
+	ev := &model.Event{
+		ID: s.opt.NewID(), Type: in.Event, Direction: model.DirectionIn, Partner: in.Partner,
+		Protocol: in.Protocol, MessageID: in.MessageID, At: now, Data: in.Data,
+		Warnings: append([]string(nil), in.Warnings...), MappingVersion: in.MappingVersion,
+	}
+	if ev.Protocol == "" {
+		ev.Protocol = model.ProtocolREST
+	}
+	raw := in.Raw
+	if len(raw) > s.opt.RawCap {
+		raw = raw[:s.opt.RawCap]
+		ev.Warnings = append(ev.Warnings, fmt.Sprintf("raw message kept for audit truncated to %d bytes", s.opt.RawCap))
+	}
+	ev.Raw = string(raw)
+	return ev
+}
+
+func (s *Service) applyOpts(in *model.Inbound, now time.Time) model.ApplyOptions {
+	opt := in.Options
+	if opt.Writer == "" {
+		opt.Writer = in.Partner
+	}
+	opt.Now = now
+	return opt
+}
+
+func (s *Service) create(ctx context.Context, in *model.Inbound, id, key string) (*model.Outcome, error) {
+	now := s.opt.Now().UTC()
+	o := &model.Order{ID: id, Partner: in.Partner, Status: model.StatusNew, CreatedAt: now, UpdatedAt: now}
+	applied, err := o.Apply(&in.Patch, s.applyOpts(in, now))
+	if err != nil {
+		return nil, err
+	}
+	if in.Target.Requestor != "" && o.Refs.Requestor == "" {
+		o.Refs.Requestor = in.Target.Requestor
+	}
+	if in.Target.Servicer != "" && o.Refs.Servicer == "" {
+		o.Refs.Servicer = in.Target.Servicer
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	ev := s.event(in, now)
+	if ev.Type == model.EventOrderUpdated {
+		ev.Type = model.EventOrderCreated
+	}
+	rec, _ := json.Marshal(fenceRecord{OrderID: id, EventID: ev.ID, Created: true, Applied: applied})
+	if err := s.st.CreateOrderFenced(ctx, o, ev, key, string(rec)); err != nil {
+		return nil, err
+	}
+	s.bindRefs(ctx, o)
+	if s.opt.OnChange != nil {
+		s.opt.OnChange(ctx, nil, o)
+	}
+	return &model.Outcome{Order: o, Event: ev, Created: true, Applied: applied}, nil
+}
+
+func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Order, key string) (*model.Outcome, error) {
+	now := s.opt.Now().UTC()
+	before := cloneOrder(cur)
+	next := cloneOrder(cur)
+	applied, err := next.Apply(&in.Patch, s.applyOpts(in, now))
+	if err != nil {
+		return nil, err
+	}
+	if err := next.Validate(); err != nil {
+		return nil, err
+	}
+	ev := s.event(in, now)
+	if len(applied.Kept) > 0 {
+		ev.Warnings = append(ev.Warnings, "kept platform values of shared fields (Auto-Admin off): "+strings.Join(applied.Kept, ", "))
+	}
+	rec, _ := json.Marshal(fenceRecord{OrderID: next.ID, EventID: ev.ID, Applied: applied})
+	if err := s.st.UpdateOrderFenced(ctx, next, []*model.Event{ev}, key, string(rec)); err != nil {
+		return nil, err
+	}
+	s.bindRefs(ctx, next)
+	if s.opt.OnChange != nil {
+		s.opt.OnChange(ctx, before, next)
+	}
+	return &model.Outcome{Order: next, Event: ev, Applied: applied}, nil
+}
+
+// bindRefs indexes an order's references so later messages find it. A ref
+// already bound to another order keeps its binding (first writer wins).
+func (s *Service) bindRefs(ctx context.Context, o *model.Order) {
+	if o.Refs.Requestor != "" {
+		if _, err := s.st.ClaimRef(ctx, o.Partner, "requestor", o.Refs.Requestor, o.ID); err != nil {
+			s.opt.Logger.Warn("requestor reference not indexed", "order", o.ID, "err", err)
+		}
+	}
+	if o.Refs.Servicer != "" {
+		if _, err := s.st.ClaimRef(ctx, o.Partner, "servicer", o.Refs.Servicer, o.ID); err != nil {
+			s.opt.Logger.Warn("servicer reference not indexed", "order", o.ID, "err", err)
+		}
+	}
+}
+
+func cloneOrder(o *model.Order) *model.Order {
+	b, _ := json.Marshal(o)
+	var c model.Order
+	_ = json.Unmarshal(b, &c)
+	return &c
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

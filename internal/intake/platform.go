@@ -1,0 +1,98 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+// CreateOrder creates an order on the platform's behalf: it fills id, status
+// (new), version and timestamps, validates, indexes the references and records
+// an order.created event. A requestor reference already bound for the partner
+// is refused with model.ErrConflict.
+func (s *Service) CreateOrder(ctx context.Context, o *model.Order) (*model.Order, *model.Event, error) {
+	now := s.opt.Now().UTC()
+	o.ID = s.opt.NewID()
+	if o.Status == "" {
+		o.Status = model.StatusNew
+	}
+	o.CreatedAt, o.UpdatedAt = now, now
+	for k, f := range o.Fields {
+		if f.LastWriter == "" {
+			f.LastWriter = model.WriterPlatform
+		}
+		f.UpdatedAt = now
+		o.Fields[k] = f
+	}
+	if err := o.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if o.Refs.Requestor != "" {
+		won, err := s.st.ClaimRef(ctx, o.Partner, "requestor", o.Refs.Requestor, o.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if won != o.ID {
+			if _, err := s.st.GetOrder(ctx, won); err == nil {
+				return nil, nil, model.Conflict("refs.requestor", "partner %s already has order %s with requestor reference %q", o.Partner, won, o.Refs.Requestor)
+			}
+			o.ID = won // a create that did not finish left the claim: take it over
+		}
+	}
+	ev := &model.Event{ID: s.opt.NewID(), Type: model.EventOrderCreated, Direction: model.DirectionOut,
+		Partner: o.Partner, Protocol: model.ProtocolPlatform, At: now}
+	if err := s.st.CreateOrder(ctx, o, ev); err != nil {
+		return nil, nil, err
+	}
+	s.bindRefs(ctx, o)
+	if s.opt.OnChange != nil {
+		s.opt.OnChange(ctx, nil, o)
+	}
+	return o, ev, nil
+}
+
+// PatchOrder applies the platform's patch to order id if it is still at
+// version (0 means "whatever is current", for callers without If-Match), under
+// the ownership rules owners declares for the order's partner. It records an
+// order.updated event (order.status_changed when the status changed, and
+// order.closed / order.cancelled for those statuses).
+func (s *Service) PatchOrder(ctx context.Context, id string, version int64, p *model.Patch, owners map[string]model.Owner) (*model.Order, *model.Event, error) {
+	cur, err := s.st.GetOrder(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if version != 0 && version != cur.Version {
+		return nil, nil, fmt.Errorf("order %s is at version %d, not %d: %w", id, cur.Version, version, model.ErrVersionConflict)
+	}
+	now := s.opt.Now().UTC()
+	before := cloneOrder(cur)
+	applied, err := cur.Apply(p, model.ApplyOptions{Writer: model.WriterPlatform, Owners: owners, Now: now})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cur.Validate(); err != nil {
+		return nil, nil, err
+	}
+	typ := model.EventOrderUpdated
+	if before.Status != cur.Status {
+		switch cur.Status {
+		case model.StatusClosed:
+			typ = model.EventOrderClosed
+		case model.StatusCancelled:
+			typ = model.EventOrderCancelled
+		default:
+			typ = model.EventOrderStatusChanged
+		}
+	}
+	ev := &model.Event{ID: s.opt.NewID(), Type: typ, Direction: model.DirectionOut, Partner: cur.Partner,
+		Protocol: model.ProtocolPlatform, At: now, Data: map[string]any{"changed": applied.Changed}}
+	if err := s.st.UpdateOrder(ctx, cur, ev); err != nil {
+		return nil, nil, err
+	}
+	s.bindRefs(ctx, cur)
+	if s.opt.OnChange != nil {
+		s.opt.OnChange(ctx, before, cur)
+	}
+	return cur, ev, nil
+}

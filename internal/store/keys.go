@@ -1,0 +1,34 @@
+package store
+
+// Every Redis key the store touches is built here. All keys of one order share
+// the hash tag {o:<id>} so the order's scripts run on one Redis Cluster slot.
+
+type keys struct{ prefix string }
+
+// order is a HASH: v = version (int), doc = the order as JSON, pub = events published to the stream.
+func (k keys) order(id string) string { return k.prefix + ":{o:" + id + "}:order" }
+
+// events is a LIST of the order's events as JSON, append-only, oldest first.
+func (k keys) events(id string) string { return k.prefix + ":{o:" + id + "}:events" }
+
+// fence is a HASH idempotency key -> outcome JSON: the per-order record that a
+// message was applied, written by the same script as the change itself.
+func (k keys) fence(id string) string { return k.prefix + ":{o:" + id + "}:fence" }
+
+// ref is a STRING holding the order id for a partner's reference of a kind
+// (requestor|servicer). It is claimed with SET NX before an order is created.
+func (k keys) ref(partner, kind, ref string) string {
+	return k.prefix + ":{r:" + partner + ":" + kind + "}:" + ref
+}
+
+// idem is a STRING (with TTL) holding the first outcome of an inbound message.
+func (k keys) idem(key string) string { return k.prefix + ":idem:" + key }
+
+// stream is the STREAM of canonical events the platform reads with a consumer group.
+func (k keys) stream() string { return k.prefix + ":events" }
+
+// outbox is a SET of order ids whose events may not all be on the stream yet.
+func (k keys) outbox() string { return k.prefix + ":outbox" }
+
+// orderIndex is a ZSET of order ids scored by creation time (ms), for listing.
+func (k keys) orderIndex() string { return k.prefix + ":orders" }

@@ -1,0 +1,69 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// createScript creates an order with its first event.
+//
+// KEYS[1] order hash, KEYS[2] events list, KEYS[3] fence hash
+// ARGV[1] order JSON, ARGV[2] event JSON, ARGV[3] fence key ("" for none), ARGV[4] fence value
+// Returns 1, or the error "EXISTS" when the order already exists.
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('EXISTS')
+end
+redis.call('HSET', KEYS[1], 'v', 1, 'doc', ARGV[1], 'pub', 0)
+redis.call('RPUSH', KEYS[2], ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+end
+return 1
+`)
+
+// updateScript replaces an order whose version is still the expected one and
+// appends its events, setting the idempotency fence in the same step.
+//
+// KEYS[1] order hash, KEYS[2] events list, KEYS[3] fence hash
+// ARGV[1] expected version, ARGV[2] new order JSON, ARGV[3] fence key ("" for none),
+// ARGV[4] fence value, ARGV[5..] event JSON
+// Returns the new version; errors "NOTFOUND", "VERSION <current>", or "DUP" with
+// the stored fence value as {"dup": value} when the fence key is already set.
+var updateScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'v')
+if not cur then
+  return redis.error_reply('NOTFOUND')
+end
+if ARGV[3] ~= '' then
+  local seen = redis.call('HGET', KEYS[3], ARGV[3])
+  if seen then
+    return {'DUP', seen}
+  end
+end
+if cur ~= ARGV[1] then
+  return redis.error_reply('VERSION ' .. cur)
+end
+local nv = tonumber(cur) + 1
+redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2])
+for i = 5, #ARGV do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+end
+return nv
+`)
+
+// publishScript records that the first n events of an order are on the stream,
+// never moving the mark backwards.
+//
+// KEYS[1] order hash
+// ARGV[1] n
+// Returns the mark after the call.
+var publishScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')
+local n = tonumber(ARGV[1])
+if n > cur then
+  redis.call('HSET', KEYS[1], 'pub', n)
+  return n
+end
+return cur
+`)

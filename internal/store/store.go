@@ -1,0 +1,354 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+// ErrExists is returned by CreateOrder when an order with that id already exists.
+var ErrExists = errors.New("store: order exists")
+
+// ErrDuplicate is returned (wrapped in *DuplicateError) by UpdateOrder when the
+// idempotency fence shows the message was applied already.
+var ErrDuplicate = errors.New("store: duplicate message")
+
+// DuplicateError carries the fence value recorded by the first application.
+type DuplicateError struct{ Value string }
+
+func (e *DuplicateError) Error() string { return ErrDuplicate.Error() }
+
+// Unwrap returns ErrDuplicate.
+func (e *DuplicateError) Unwrap() error { return ErrDuplicate }
+
+// Options tunes the store. A nil *Options means the zero value, which works.
+type Options struct {
+	// Prefix starts every key. Default "sog".
+	Prefix string
+	// StreamMaxLen caps the event stream (approximate trimming). Default 1,000,000.
+	StreamMaxLen int64
+	// IdempotencyTTL is how long a message's first answer is kept. Default 72h.
+	IdempotencyTTL time.Duration
+}
+
+// Store is the Redis order store. It is safe for concurrent use.
+type Store struct {
+	rdb    redis.UniversalClient
+	k      keys
+	maxLen int64
+	ttl    time.Duration
+}
+
+// New returns a store over rdb.
+func New(rdb redis.UniversalClient, opt *Options) *Store {
+	var o Options
+	if opt != nil {
+		o = *opt
+	}
+	if o.Prefix == "" {
+		o.Prefix = "sog"
+	}
+	if o.StreamMaxLen == 0 {
+		o.StreamMaxLen = 1_000_000
+	}
+	if o.IdempotencyTTL == 0 {
+		o.IdempotencyTTL = 72 * time.Hour
+	}
+	return &Store{rdb: rdb, k: keys{prefix: o.Prefix}, maxLen: o.StreamMaxLen, ttl: o.IdempotencyTTL}
+}
+
+// Client returns the underlying Redis client.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// StreamKey is the name of the Redis Stream the platform consumes.
+func (s *Store) StreamKey() string { return s.k.stream() }
+
+// CreateOrder writes a new order (version 1) with its first event, and the
+// fence entry fenceKey=fenceVal when fenceKey is not empty. The event is then
+// published to the stream.
+func (s *Store) CreateOrder(ctx context.Context, o *model.Order, ev *model.Event) error {
+	return s.CreateOrderFenced(ctx, o, ev, "", "")
+}
+
+// CreateOrderFenced is CreateOrder that also records the idempotency fence
+// fenceKey=fenceVal on the new order in the same step.
+func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model.Event, fk, fv string) error {
+	o.Version = 1
+	ev.OrderID, ev.OrderVersion = o.ID, 1
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("store: encode order: %w", err)
+	}
+	evDoc, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("store: encode event: %w", err)
+	}
+	if err := s.rdb.SAdd(ctx, s.k.outbox(), o.ID).Err(); err != nil {
+		return fmt.Errorf("store: outbox: %w", err)
+	}
+	err = createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)},
+		doc, evDoc, fk, fv).Err()
+	if err != nil {
+		if strings.Contains(err.Error(), "EXISTS") {
+			return ErrExists
+		}
+		return fmt.Errorf("store: create order %s: %w", o.ID, err)
+	}
+	s.rdb.ZAdd(ctx, s.k.orderIndex(), redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.ID})
+	s.publish(ctx, o.ID)
+	return nil
+}
+
+// GetOrder reads an order; model.ErrNotFound when it does not exist.
+func (s *Store) GetOrder(ctx context.Context, id string) (*model.Order, error) {
+	doc, err := s.rdb.HGet(ctx, s.k.order(id), "doc").Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("order %s: %w", id, model.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get order %s: %w", id, err)
+	}
+	var o model.Order
+	if err := json.Unmarshal([]byte(doc), &o); err != nil {
+		return nil, fmt.Errorf("store: decode order %s: %w", id, err)
+	}
+	return &o, nil
+}
+
+// UpdateOrder writes o if its Version is still the stored one, appends evs, and
+// bumps o.Version. A stale version fails with model.ErrVersionConflict and writes
+// nothing.
+func (s *Store) UpdateOrder(ctx context.Context, o *model.Order, evs ...*model.Event) error {
+	return s.UpdateOrderFenced(ctx, o, evs, "", "")
+}
+
+// UpdateOrderFenced is UpdateOrder that also records the idempotency fence
+// fk=fv in the same step; when fk is present already it fails with a
+// *DuplicateError carrying the first value and writes nothing.
+func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*model.Event, fk, fv string) error {
+	expected := o.Version
+	o.Version = expected + 1
+	doc, err := json.Marshal(o)
+	if err != nil {
+		o.Version = expected
+		return fmt.Errorf("store: encode order: %w", err)
+	}
+	args := []any{expected, doc, fk, fv}
+	for _, ev := range evs {
+		ev.OrderID, ev.OrderVersion = o.ID, o.Version
+		b, err := json.Marshal(ev)
+		if err != nil {
+			o.Version = expected
+			return fmt.Errorf("store: encode event: %w", err)
+		}
+		args = append(args, b)
+	}
+	if len(evs) > 0 {
+		if err := s.rdb.SAdd(ctx, s.k.outbox(), o.ID).Err(); err != nil {
+			o.Version = expected
+			return fmt.Errorf("store: outbox: %w", err)
+		}
+	}
+	res, err := updateScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)}, args...).Result()
+	if err != nil {
+		o.Version = expected
+		msg := err.Error()
+		switch {
+		case strings.Contains(msg, "NOTFOUND"):
+			return fmt.Errorf("order %s: %w", o.ID, model.ErrNotFound)
+		case strings.Contains(msg, "VERSION"):
+			cur := strings.TrimSpace(msg[strings.Index(msg, "VERSION")+len("VERSION"):])
+			return fmt.Errorf("order %s is at version %s, not %d: %w", o.ID, cur, expected, model.ErrVersionConflict)
+		}
+		return fmt.Errorf("store: update order %s: %w", o.ID, err)
+	}
+	if arr, ok := res.([]any); ok && len(arr) == 2 {
+		o.Version = expected
+		v, _ := arr[1].(string)
+		return &DuplicateError{Value: v}
+	}
+	if len(evs) > 0 {
+		s.publish(ctx, o.ID)
+	}
+	return nil
+}
+
+// AppendEvent appends one event to an order (bumping its version), retrying
+// on concurrent writers. It is for events that change no order field, such as
+// an outbound order.submitted.
+func (s *Store) AppendEvent(ctx context.Context, ev *model.Event) error {
+	for attempt := 0; attempt < 10; attempt++ {
+		o, err := s.GetOrder(ctx, ev.OrderID)
+		if err != nil {
+			return err
+		}
+		err = s.UpdateOrder(ctx, o, ev)
+		if !errors.Is(err, model.ErrVersionConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("store: append event to %s: %w", ev.OrderID, model.ErrVersionConflict)
+}
+
+// Fence returns the value recorded for an idempotency key on an order, or "".
+func (s *Store) Fence(ctx context.Context, orderID, key string) (string, error) {
+	v, err := s.rdb.HGet(ctx, s.k.fence(orderID), key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
+}
+
+// Events returns an order's events, oldest first.
+func (s *Store) Events(ctx context.Context, orderID string) ([]*model.Event, error) {
+	n, err := s.rdb.Exists(ctx, s.k.order(orderID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: events of %s: %w", orderID, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("order %s: %w", orderID, model.ErrNotFound)
+	}
+	raw, err := s.rdb.LRange(ctx, s.k.events(orderID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: events of %s: %w", orderID, err)
+	}
+	out := make([]*model.Event, 0, len(raw))
+	for _, r := range raw {
+		var ev model.Event
+		if err := json.Unmarshal([]byte(r), &ev); err != nil {
+			return nil, fmt.Errorf("store: decode event of %s: %w", orderID, err)
+		}
+		out = append(out, &ev)
+	}
+	return out, nil
+}
+
+// ListOrders returns up to limit order ids, newest first, after offset.
+func (s *Store) ListOrders(ctx context.Context, offset, limit int64) ([]string, error) {
+	return s.rdb.ZRevRange(ctx, s.k.orderIndex(), offset, offset+limit-1).Result()
+}
+
+// FindByRef returns the order id bound to a partner's reference of kind
+// "requestor" or "servicer"; model.ErrNotFound when none is.
+func (s *Store) FindByRef(ctx context.Context, partner, kind, ref string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.k.ref(partner, kind, ref)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("%s reference %q of %s: %w", kind, ref, partner, model.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: find ref: %w", err)
+	}
+	return id, nil
+}
+
+// ClaimRef binds a partner's reference to id unless it is bound already, and
+// returns the id it is bound to (id itself when the claim won).
+func (s *Store) ClaimRef(ctx context.Context, partner, kind, ref, id string) (string, error) {
+	key := s.k.ref(partner, kind, ref)
+	ok, err := s.rdb.SetNX(ctx, key, id, 0).Result()
+	if err != nil {
+		return "", fmt.Errorf("store: claim ref: %w", err)
+	}
+	if ok {
+		return id, nil
+	}
+	return s.rdb.Get(ctx, key).Result()
+}
+
+// BindRef binds a partner's reference to id, replacing any earlier binding
+// (used when a deleted order is re-created under a new id).
+func (s *Store) BindRef(ctx context.Context, partner, kind, ref, id string) error {
+	return s.rdb.Set(ctx, s.k.ref(partner, kind, ref), id, 0).Err()
+}
+
+// RememberAnswer stores the first answer to an inbound message under key for
+// the idempotency TTL, unless one is stored already; it returns the stored
+// answer and whether this call stored it.
+func (s *Store) RememberAnswer(ctx context.Context, key string, answer []byte) ([]byte, bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.k.idem(key), answer, s.ttl).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("store: idempotency: %w", err)
+	}
+	if ok {
+		return answer, true, nil
+	}
+	prev, err := s.rdb.Get(ctx, s.k.idem(key)).Bytes()
+	if errors.Is(err, redis.Nil) { // expired between the two calls
+		return s.RememberAnswer(ctx, key, answer)
+	}
+	return prev, false, err
+}
+
+// Answer returns the answer stored for an idempotency key, or nil.
+func (s *Store) Answer(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.k.idem(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// publish puts an order's not yet published events on the stream. Delivery to
+// the stream is at least once: a crash between XADD and the mark leaves the
+// order in the outbox and PublishPending sends the rest again; consumers drop
+// repeats by the event id carried in every entry.
+func (s *Store) publish(ctx context.Context, orderID string) {
+	_ = s.publishOrder(ctx, orderID)
+}
+
+func (s *Store) publishOrder(ctx context.Context, orderID string) error {
+	pubStr, err := s.rdb.HGet(ctx, s.k.order(orderID), "pub").Result()
+	if errors.Is(err, redis.Nil) {
+		return s.rdb.SRem(ctx, s.k.outbox(), orderID).Err()
+	}
+	if err != nil {
+		return err
+	}
+	pub, _ := strconv.ParseInt(pubStr, 10, 64)
+	raw, err := s.rdb.LRange(ctx, s.k.events(orderID), pub, -1).Result()
+	if err != nil {
+		return err
+	}
+	for i, r := range raw {
+		var head struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal([]byte(r), &head)
+		if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.k.stream(), MaxLen: s.maxLen, Approx: true,
+			Values: []any{"event_id", head.ID, "order_id", orderID, "type", head.Type, "event", r}}).Err(); err != nil {
+			return err
+		}
+		if err := publishScript.Run(ctx, s.rdb, []string{s.k.order(orderID)}, pub+int64(i)+1).Err(); err != nil {
+			return err
+		}
+	}
+	return s.rdb.SRem(ctx, s.k.outbox(), orderID).Err()
+}
+
+// PublishPending publishes the events of every order left in the outbox (after
+// a crash or a Redis error) and returns how many orders it handled. Any replica
+// may run it.
+func (s *Store) PublishPending(ctx context.Context) (int, error) {
+	ids, err := s.rdb.SMembers(ctx, s.k.outbox()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.publishOrder(ctx, id); err != nil {
+			return 0, fmt.Errorf("store: publish %s: %w", id, err)
+		}
+	}
+	return len(ids), nil
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
