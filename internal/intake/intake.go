@@ -66,9 +66,9 @@ func (s *Service) Store() *store.Store { return s.st }
 
 // fenceRecord is what the idempotency records hold: enough to rebuild the outcome.
 type fenceRecord struct {
-	OrderID string `json:"order_id"`
-	EventID string `json:"event_id"`
-	Created bool   `json:"created"`
+	OrderID string        `json:"order_id"`
+	EventID string        `json:"event_id"`
+	Created bool          `json:"created"`
 	Applied model.Applied `json:"applied"`
 }
 
