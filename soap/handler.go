@@ -1,0 +1,496 @@
+package soap
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Backend does the work of each call.
+type Backend interface {
+	// Invoke runs call, whose parameters are already validated against the
+	// contract, and returns the operation's result text. Errors wrapping
+	// model.ErrNotFound answer an UnknownTask fault; model.ErrRefused,
+	// ErrConflict or ErrInvalid a Client (1.2: Sender) fault whose text is the
+	// error's (name the field and the rule); any other error a Server
+	// (Receiver) fault that does not show the error's text. Invoke must be
+	// idempotent for a repeated call (see Call.Digest).
+	Invoke(ctx context.Context, call *Call) (result string, err error)
+}
+
+// BackendFunc adapts a function to Backend.
+type BackendFunc func(ctx context.Context, call *Call) (string, error)
+
+// Invoke calls f.
+func (f BackendFunc) Invoke(ctx context.Context, call *Call) (string, error) { return f(ctx, call) }
+
+var _ Backend = BackendFunc(nil)
+
+// Call is one authenticated, validated operation call.
+type Call struct {
+	// Operation is the operation name.
+	Operation string
+	// Params holds each parameter element received, by name: strings as sent,
+	// int as a decimal, boolean as "true"/"false", dateTime trimmed. An
+	// optional parameter that was absent or xsi:nil is missing from the map.
+	Params map[string]string
+	// Username is the authenticated user.
+	Username string
+	// Version is "1.1" or "1.2".
+	Version string
+	// Action is the SOAPAction (1.1) or action parameter (1.2) received, unquoted; may be empty.
+	Action string
+	// MessageID is the WS-Addressing MessageID header, when the client sent one.
+	MessageID string
+	// Raw is the request body as received (at most Options.MaxBodyBytes).
+	Raw []byte
+}
+
+// Digest returns a stable hex SHA-256 of the operation and its parameters
+// (not the user, version or envelope bytes): two calls with the same content
+// have the same digest, so a backend can use it as the idempotency key.
+func (c *Call) Digest() string {
+	keys := make([]string, 0, len(c.Params))
+	for k := range c.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	writeField := func(s string) {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	writeField(c.Operation)
+	for _, k := range keys {
+		writeField(k)
+		writeField(c.Params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Options configures the handler. A nil *Options is the zero value, and the
+// zero value works (but with no Users every call is refused).
+type Options struct {
+	// Users may call the service, by HTTP Basic or WS-Security UsernameToken.
+	// Default none: every call answers an AuthenticationFailed fault.
+	Users []User
+	// MaxBodyBytes caps the request body; default 1 MiB.
+	MaxBodyBytes int64
+	// MaxDepth caps element nesting in the envelope; default 64.
+	MaxDepth int
+	// ClockSkew is how far a UsernameToken's wsu:Created may be from the server
+	// clock; default 5 minutes. Nonces are remembered for twice as long.
+	ClockSkew time.Duration
+	// Nonces remembers WS-Security nonces; default an in-memory cache of
+	// 100000 entries (use a shared cache when running several replicas).
+	Nonces NonceCache
+	// Now is the clock for WS-Security checks; default time.Now.
+	Now func() time.Time
+	// CallTimeout bounds each Backend.Invoke; default 30 seconds.
+	CallTimeout time.Duration
+	// ReadTimeout bounds reading one request body; default 30 seconds.
+	ReadTimeout time.Duration
+	// PublicURL is the scheme and host clients reach the service at, used as
+	// the WSDL's address (e.g. "https://gw.example.com"); default the scheme and
+	// Host of the request for the WSDL.
+	PublicURL string
+	// Logger receives one line per call (never a password); default slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves a Contract over SOAP 1.1 and 1.2: POST calls, GET ?WSDL and
+// the help pages.
+type Handler struct {
+	c       Contract
+	b       Backend
+	opt     Options
+	auth    *authenticator
+	log     *slog.Logger
+	service []byte // service help page
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// NewHandler returns the handler for contract c whose calls go to b. It fails
+// when the contract or the options are invalid.
+func NewHandler(c Contract, b Backend, opt *Options) (*Handler, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, errors.New("soap: nil backend")
+	}
+	var o Options
+	if opt != nil {
+		o = *opt
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 64
+	}
+	if o.ClockSkew <= 0 {
+		o.ClockSkew = 5 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Nonces == nil {
+		o.Nonces = NewMemoryNonceCache(0, o.Now)
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
+	users := make(map[string]Secret, len(o.Users))
+	for i, u := range o.Users {
+		if u.Name == "" {
+			return nil, fmt.Errorf("soap: options.users[%d].name: is required", i)
+		}
+		if u.Password.Empty() {
+			return nil, fmt.Errorf("soap: options.users[%d].password: is required (user %q)", i, u.Name)
+		}
+		if _, dup := users[u.Name]; dup {
+			return nil, fmt.Errorf("soap: options.users[%d].name: %q is declared twice", i, u.Name)
+		}
+		users[u.Name] = u.Password
+	}
+	c = c.withDefaults()
+	h := &Handler{c: c, b: b, opt: o, log: o.Logger,
+		auth: &authenticator{users: users, skew: o.ClockSkew, nonces: o.Nonces, now: o.Now}}
+	h.service = c.serviceHelp()
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.URL.Path, h.c.Path) {
+		http.NotFound(w, r)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+		h.post(w, r)
+	case http.MethodGet, http.MethodHead:
+		h.get(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// post serves one SOAP call.
+func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
+	version, action, f := contentType(r)
+	call, f := h.call(w, r, version, action, f)
+	var result string
+	if f == nil {
+		result, f = h.invoke(r.Context(), call)
+	}
+	version = call.Version
+	if version == "" {
+		version = V11
+	}
+	attrs := []slog.Attr{slog.String("version", version), slog.String("operation", call.Operation),
+		slog.String("user", call.Username)}
+	if f != nil {
+		attrs = append(attrs, slog.String("fault", f.Reason), slog.String("text", f.Text))
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "soap call refused", attrs...)
+		writeXMLRealm(w, version, f.status(version), f.render(version), h.c.Service)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "soap call", attrs...)
+	op, _ := h.c.operation(call.Operation)
+	writeXML(w, version, http.StatusOK, h.c.response(version, op, result))
+}
+
+// contentType reads the SOAP version and action from the request headers. An
+// absent Content-Type leaves the version to the envelope.
+func contentType(r *http.Request) (version, action string, f *Fault) {
+	action = unquote(r.Header.Get("SOAPAction"))
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return "", action, nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "", action, &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
+			Text: fmt.Sprintf("Content-Type %q cannot be parsed: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)", ct)}
+	}
+	switch mt {
+	case "text/xml":
+		version = V11
+	case "application/soap+xml":
+		version = V12
+		if a, ok := params["action"]; ok {
+			action = unquote(a)
+		}
+	default:
+		return "", action, &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
+			Text: fmt.Sprintf("Content-Type %q is not supported: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)", mt)}
+	}
+	if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" {
+		return version, action, &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
+			Text: fmt.Sprintf("charset %q is not supported: send utf-8", params["charset"])}
+	}
+	return version, action, nil
+}
+
+func unquote(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	return strings.TrimSpace(s)
+}
+
+// call authenticates, reads, parses and validates the request. It returns the
+// call (as far as it got: Version is set once known) and the fault, if any.
+func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action string, f *Fault) (*Call, *Fault) {
+	call := &Call{Version: version, Action: action}
+	if f != nil {
+		return call, f
+	}
+	if len(h.auth.users) == 0 {
+		return call, authFault(fmt.Errorf("%w: no credentials are configured for this service", ErrAuth))
+	}
+	// HTTP Basic is checked before the body is read.
+	if r.Header.Get("Authorization") != "" {
+		name, err := h.auth.basic(r)
+		if err != nil {
+			return call, authFault(err)
+		}
+		call.Username = name
+	}
+	if r.ContentLength > h.opt.MaxBodyBytes {
+		return call, tooLarge(h.opt.MaxBodyBytes)
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opt.ReadTimeout))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, h.opt.MaxBodyBytes), r.ContentLength)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return call, tooLarge(h.opt.MaxBodyBytes)
+		}
+		return call, &Fault{Code: CodeClient, Reason: ReasonMalformed, Text: "the request body could not be read", Err: err}
+	}
+	call.Raw = body
+	env, err := parseEnvelope(body, h.opt.MaxDepth)
+	if err != nil {
+		return call, parseFault(err)
+	}
+	if version != "" && env.version != version {
+		call.Version = version
+		return call, &Fault{Code: CodeVersionMismatch, Reason: ReasonVersionMismatch, Err: ErrVersionMismatch,
+			Text: fmt.Sprintf("the Content-Type announces SOAP %s but the Envelope is SOAP %s", version, env.version)}
+	}
+	call.Version = env.version
+	call.MessageID = env.messageID
+	if env.security != nil {
+		name, err := h.auth.wsse(r.Context(), env.security)
+		if err != nil {
+			if errors.Is(err, ErrAuth) {
+				return call, authFault(err)
+			}
+			return call, &Fault{Code: CodeServer, Reason: ReasonUnavailable, Err: err,
+				Text: "the credentials could not be checked; try again later"}
+		}
+		if call.Username != "" && call.Username != name {
+			return call, authFault(fmt.Errorf("%w: HTTP Basic user and wsse:Username differ", ErrAuth))
+		}
+		call.Username = name
+	}
+	if call.Username == "" {
+		return call, authFault(fmt.Errorf("%w: send HTTP Basic credentials or a WS-Security UsernameToken", ErrAuth))
+	}
+	op, f := h.dispatch(action, env)
+	if f != nil {
+		return call, f
+	}
+	call.Operation = op.Name
+	params, err := validateParams(op, env.params, h.c.Namespace)
+	if err != nil {
+		return call, paramFault(err)
+	}
+	call.Params = params
+	return call, nil
+}
+
+// readBody reads all of r, sized by the announced length when there is one.
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	if length > 0 {
+		b := make([]byte, length)
+		n, err := io.ReadFull(r, b)
+		if err != nil {
+			return nil, err
+		}
+		// Anything beyond the announced length is an error from MaxBytesReader or EOF.
+		var one [1]byte
+		if m, err := r.Read(one[:]); m > 0 || (err != nil && err != io.EOF) {
+			if err == nil {
+				err = fmt.Errorf("body longer than its Content-Length")
+			}
+			return nil, err
+		}
+		return b[:n], nil
+	}
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// dispatch finds the operation by SOAPAction or, when none was sent, by the
+// Body's operation element.
+func (h *Handler) dispatch(action string, env *envelope) (*Operation, *Fault) {
+	var op *Operation
+	if action != "" {
+		for i := range h.c.Operations {
+			cand := &h.c.Operations[i]
+			if action == h.c.Action(cand.Name) || action == cand.Name {
+				op = cand
+				break
+			}
+		}
+		if op == nil {
+			return nil, &Fault{Code: CodeClient, Reason: ReasonUnknownOperation,
+				Text: fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s. Operations: %s", action, h.c.names())}
+		}
+		if env.op.Local != op.Name || env.op.Space != h.c.Namespace {
+			return nil, &Fault{Code: CodeClient, Reason: ReasonActionMismatch, Element: env.op.Local,
+				Text: fmt.Sprintf("the SOAPAction %s names operation %s but the Body holds element %s; expected {%s}%s",
+					action, op.Name, qname(env.op), h.c.Namespace, op.Name)}
+		}
+		return op, nil
+	}
+	op, ok := h.c.operation(env.op.Local)
+	if !ok || env.op.Space != h.c.Namespace {
+		return nil, &Fault{Code: CodeClient, Reason: ReasonUnknownOperation, Element: env.op.Local,
+			Text: fmt.Sprintf("element %s is not an operation of %s; operations (namespace %s): %s",
+				qname(env.op), h.c.Service, h.c.Namespace, h.c.names())}
+	}
+	return op, nil
+}
+
+func (c *Contract) names() string {
+	n := make([]string, len(c.Operations))
+	for i, op := range c.Operations {
+		n[i] = op.Name
+	}
+	return strings.Join(n, ", ")
+}
+
+// validateParams checks the received parameter elements against op and
+// returns them normalized by name.
+func validateParams(op *Operation, raw []rawParam, ns string) (map[string]string, error) {
+	out := make(map[string]string, len(op.Params))
+	seen := make(map[string]bool, len(raw))
+	for _, rp := range raw {
+		var decl *Param
+		for i := range op.Params {
+			if op.Params[i].Name == rp.name.Local {
+				decl = &op.Params[i]
+			}
+		}
+		if decl == nil {
+			return nil, &ParamError{Element: rp.name.Local, Rule: fmt.Sprintf("is not a parameter of %s (parameters: %s)", op.Name, paramNames(op))}
+		}
+		if rp.name.Space != ns && rp.name.Space != "" {
+			return nil, &ParamError{Element: rp.name.Local, Rule: fmt.Sprintf("must be in namespace %s, got %s", ns, rp.name.Space)}
+		}
+		if seen[decl.Name] {
+			return nil, &ParamError{Element: decl.Name, Rule: "must appear at most once"}
+		}
+		seen[decl.Name] = true
+		if rp.nil {
+			continue
+		}
+		v, err := checkValue(decl, rp.value)
+		if err != nil {
+			return nil, err
+		}
+		out[decl.Name] = v
+	}
+	for _, p := range op.Params {
+		if v, ok := out[p.Name]; p.Required && (!ok || v == "") {
+			return nil, &ParamError{Element: p.Name, Rule: "is required and must not be empty"}
+		}
+	}
+	return out, nil
+}
+
+func paramNames(op *Operation) string {
+	n := make([]string, len(op.Params))
+	for i, p := range op.Params {
+		n[i] = p.Name
+	}
+	return strings.Join(n, ", ")
+}
+
+// checkValue validates one value against its declaration and normalizes it.
+func checkValue(p *Param, v string) (string, error) {
+	switch p.Type {
+	case TypeInt:
+		s := strings.TrimSpace(v)
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be an xsd:int, got %q", clip(s))}
+		}
+		return strconv.FormatInt(n, 10), nil
+	case TypeBoolean:
+		switch strings.TrimSpace(v) {
+		case "true", "1":
+			return "true", nil
+		case "false", "0":
+			return "false", nil
+		}
+		return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be an xsd:boolean (true, false, 1 or 0), got %q", clip(v))}
+	case TypeDateTime:
+		s := strings.TrimSpace(v)
+		if _, err := parseDateTime(s); err != nil {
+			return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be an xsd:dateTime such as 2024-05-01T12:00:00Z, got %q", clip(s))}
+		}
+		return s, nil
+	}
+	if n := utf8.RuneCountInString(v); p.MaxLength > 0 && n > p.MaxLength {
+		return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be at most %d characters, got %d", p.MaxLength, n)}
+	}
+	return v, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// invoke runs the backend under the call timeout.
+func (h *Handler) invoke(ctx context.Context, call *Call) (string, *Fault) {
+	ctx, cancel := context.WithTimeout(ctx, h.opt.CallTimeout)
+	defer cancel()
+	res, err := h.b.Invoke(ctx, call)
+	if err != nil {
+		return "", h.backendFault(ctx, call, err)
+	}
+	return res, nil
+}
