@@ -74,10 +74,11 @@ func (h *Handler) backendFault(ctx context.Context, call *Call, err error) *Faul
 		if errors.Is(err, model.ErrInvalid) {
 			f.Reason = ReasonInvalidParameter
 		}
+		// The rule's own text, without the backend's wrapping prefixes.
 		if errors.As(err, &re) {
-			f.Element = re.Field
+			f.Element, f.Text = re.Field, re.Error()
 		} else if errors.As(err, &ve) {
-			f.Element = ve.Field
+			f.Element, f.Text = ve.Field, ve.Error()
 		}
 		return f
 	}
