@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/gateway"
+	"github.com/equus/sogateway/internal/intake"
+	"github.com/equus/sogateway/internal/store"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  gatewayd [serve] [-config configs/gateway.yaml]
+  gatewayd mappings validate [DIR]
+  gatewayd mappings test [DIR]
+  gatewayd mappings translate --partner P [--explain] [--out KIND] < input
+`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "mappings" {
+		return runMappings(args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	cfgPath := fs.String("config", envOr("GATEWAY_CONFIG", "configs/gateway.yaml"), "config file (GATEWAY_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, *cfgPath, stderr); err != nil {
+		fmt.Fprintln(stderr, "gatewayd:", err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	return slog.New(gateway.ContextHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})})
+}
+
+func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
+	cfg, err := configs.LoadFile(cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(logw, cfg.Log.Level)
+	slog.SetDefault(log)
+	rdb, closeRedis, err := openRedis(cfg.Redis.URL.Reveal(), log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	st := store.New(rdb, &store.Options{Prefix: cfg.Redis.Prefix, StreamMaxLen: cfg.Redis.StreamMaxLen, IdempotencyTTL: cfg.Redis.IdempotencyTTL})
+	in := intake.New(st, &intake.Options{Logger: log})
+	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log})
+	rdb.AddHook(gw.Metrics().RedisHook())
+
+	w, err := wire(ctx, cfg, cfgPath, log, gw, st, in)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+
+	go publishLoop(ctx, st, log)
+	return gateway.Serve(ctx, cfg.Server, gw.Handler(), log, func(addr string) {
+		log.Info("gateway listening", "addr", addr, "config", cfgPath)
+	})
+}
+
+// publishLoop puts events left in the outbox (after a crash or a Redis error)
+// on the stream.
+func publishLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := st.PublishPending(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("publishing pending events failed; will retry", "err", err)
+			}
+		}
+	}
+}

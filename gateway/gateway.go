@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/intake"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/store"
+)
+
+// Deps are what the gateway is built from. Config, Store and Intake are required.
+type Deps struct {
+	Config *configs.Config
+	Store  *store.Store
+	Intake *intake.Service
+	// Embedded says Redis is the in-process one: readiness reports missing
+	// persistence without failing.
+	Embedded bool
+	// Logger is the JSON logger; default slog.Default().
+	Logger *slog.Logger
+	// Registry receives the metrics; default a new registry.
+	Registry *prometheus.Registry
+	// Owners returns the field ownership a partner's mapping declares; nil means none.
+	Owners func(partner string) map[string]model.Owner
+}
+
+// CheckResult is one readiness check's verdict.
+type CheckResult struct {
+	OK     bool   `json:"ok"`
+	Detail any    `json:"detail,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Warn marks a problem that does not make the gateway unready.
+	Warn string `json:"warning,omitempty"`
+}
+
+// Check is a readiness probe.
+type Check func(ctx context.Context) CheckResult
+
+// Gateway is the HTTP surface of the service.
+type Gateway struct {
+	d       Deps
+	engine  *gin.Engine
+	metrics *Metrics
+	log     *slog.Logger
+
+	mu      sync.RWMutex
+	checks  map[string]Check
+	openapi map[string]any
+}
+
+// New builds the gin engine with middleware, operations endpoints and the
+// platform API. Further routes (partners, SOAP, dispatch) mount on Engine().
+func New(d Deps) *Gateway {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	g := &Gateway{d: d, engine: gin.New(), log: d.Logger, checks: map[string]Check{}, openapi: map[string]any{}}
+	g.metrics = NewMetrics(d.Registry)
+	g.engine.ContextWithFallback = true
+	g.engine.HandleMethodNotAllowed = true
+	g.engine.Use(g.requestID(), g.recover(), g.metrics.middleware(), g.accessLog(), g.limitBody(d.Config.Server.MaxBodyBytes))
+	g.engine.NoRoute(func(c *gin.Context) {
+		WriteProblem(c, Problem{Status: http.StatusNotFound, Detail: "no route " + c.Request.Method + " " + c.Request.URL.Path})
+	})
+	g.engine.NoMethod(func(c *gin.Context) {
+		WriteProblem(c, Problem{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+	})
+	g.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	g.engine.GET("/readyz", g.readyz)
+	g.engine.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	g.engine.GET("/openapi.json", g.openAPI)
+	g.AddCheck("redis", g.redisCheck)
+	g.mountPlatform(g.engine.Group("/v1"))
+	return g
+}
+
+// Engine returns the gin engine for mounting further routes.
+func (g *Gateway) Engine() *gin.Engine { return g.engine }
+
+// Handler returns the HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g.engine }
+
+// Metrics returns the gateway's collectors (its RedisHook counts Redis errors).
+func (g *Gateway) Metrics() *Metrics { return g.metrics }
+
+// Registry returns the Prometheus registry /metrics serves.
+func (g *Gateway) Registry() *prometheus.Registry { return g.d.Registry }
+
+// AddCheck adds a named readiness check shown in /readyz.
+func (g *Gateway) AddCheck(name string, c Check) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.checks[name] = c
+}
+
+// AddOpenAPIPaths merges OpenAPI path items into /openapi.json.
+func (g *Gateway) AddOpenAPIPaths(paths map[string]any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, v := range paths {
+		g.openapi[k] = v
+	}
+}
+
+func (g *Gateway) requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if id == "" || len(id) > 128 {
+			id = uuid.NewString()
+		}
+		c.Set("request_id", id)
+		c.Header("X-Request-Id", id)
+		c.Request = c.Request.WithContext(WithRequestID(c.Request.Context(), id))
+		c.Next()
+	}
+}
+
+func (g *Gateway) recover() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				g.log.ErrorContext(c.Request.Context(), "panic in handler", "panic", fmt.Sprint(r), "path", c.Request.URL.Path)
+				WriteProblem(c, Problem{Status: http.StatusInternalServerError, Title: "Internal error",
+					Detail: "see the gateway log for request id " + c.GetString("request_id")})
+			}
+		}()
+		c.Next()
+	}
+}
+
+func (g *Gateway) accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		lvl := slog.LevelInfo
+		if c.Writer.Status() >= 500 {
+			lvl = slog.LevelError
+		}
+		attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "route", c.FullPath(),
+			"status", c.Writer.Status(), "bytes", c.Writer.Size(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+			"remote", c.ClientIP()}
+		if len(c.Errors) > 0 {
+			attrs = append(attrs, "error", c.Errors.String())
+		}
+		g.log.Log(c.Request.Context(), lvl, "request", attrs...)
+	}
+}
+
+// limitBody caps every request body at max bytes; reading past it fails with
+// *http.MaxBytesError, which handlers answer with 413.
+func (g *Gateway) limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			WriteProblem(c, Problem{Status: http.StatusRequestEntityTooLarge,
+				Detail: fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, max)})
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Next()
+	}
+}
+
+func (g *Gateway) redisCheck(ctx context.Context) CheckResult {
+	rdb := g.d.Store.Client()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return CheckResult{OK: false, Error: "redis unreachable: " + err.Error()}
+	}
+	res := CheckResult{OK: true}
+	detail := map[string]any{"embedded": g.d.Embedded}
+	var warns []string
+	if g.d.Embedded {
+		warns = append(warns, "embedded in-process Redis: nothing survives a restart")
+	}
+	if v, err := rdb.ConfigGet(ctx, "appendonly").Result(); err == nil {
+		detail["appendonly"] = v["appendonly"]
+		if v["appendonly"] != "yes" {
+			warns = append(warns, "AOF is off (appendonly "+v["appendonly"]+"): acknowledged messages can be lost on a crash")
+		}
+	} else if !g.d.Embedded {
+		warns = append(warns, "could not read appendonly: "+err.Error())
+	}
+	if v, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result(); err == nil {
+		detail["maxmemory_policy"] = v["maxmemory-policy"]
+		if p := v["maxmemory-policy"]; p != "" && p != "noeviction" {
+			warns = append(warns, "maxmemory-policy is "+p+", not noeviction: Redis may evict orders and queued deliveries")
+		}
+	}
+	res.Detail = detail
+	if len(warns) > 0 {
+		b, _ := json.Marshal(warns)
+		res.Warn = string(b)
+		if g.d.Embedded {
+			res.Warn = warns[0]
+			if len(warns) > 1 {
+				detail["notes"] = warns[1:]
+			}
+		}
+	}
+	return res
+}
+
+func (g *Gateway) readyz(c *gin.Context) {
+	g.mu.RLock()
+	names := make([]string, 0, len(g.checks))
+	for n := range g.checks {
+		names = append(names, n)
+	}
+	checks := g.checks
+	g.mu.RUnlock()
+	sort.Strings(names)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	out := map[string]CheckResult{}
+	ready := true
+	for _, n := range names {
+		r := checks[n](ctx)
+		out[n] = r
+		if !r.OK {
+			ready = false
+		}
+	}
+	status := http.StatusOK
+	verdict := "ready"
+	if !ready {
+		status, verdict = http.StatusServiceUnavailable, "not ready"
+	}
+	c.JSON(status, gin.H{"status": verdict, "checks": out})
+}
+
+// Serve runs h on cfg's address until ctx ends, then shuts down gracefully,
+// letting in-flight requests finish within cfg.ShutdownTimeout. ready, when
+// not nil, receives the bound address once listening.
+func Serve(ctx context.Context, cfg configs.Server, h http.Handler, log *slog.Logger, ready func(addr string)) error {
+	srv := &http.Server{
+		Addr: cfg.Addr, Handler: h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen %s: %w", cfg.Addr, err)
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("gateway: serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("gateway: shutdown: %w", err)
+	}
+	return nil
+}

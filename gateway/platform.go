@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+// createOrderRequest is the body of POST /v1/orders: the order's own fields;
+// id, version and timestamps are the gateway's.
+type createOrderRequest struct {
+	Partner       string             `json:"partner"`
+	Company       string             `json:"company"`
+	ServiceType   string             `json:"service_type"`
+	Refs          model.Refs         `json:"refs"`
+	Status        model.Status       `json:"status"`
+	Flags         []model.Flag       `json:"flags"`
+	PartnerStatus string             `json:"partner_status"`
+	ClientStatus  string             `json:"client_status"`
+	Fields        map[string]any     `json:"fields"`
+	Tasks         []model.Task       `json:"tasks"`
+	Attachments   []model.Attachment `json:"attachments"`
+	Accepted      bool               `json:"accepted"`
+}
+
+// patchOrderRequest is the body of PATCH /v1/orders/{id}: a model.Patch plus
+// the version the caller read (or an If-Match header).
+type patchOrderRequest struct {
+	model.Patch
+	Version *int64 `json:"version,omitempty"`
+}
+
+func (g *Gateway) mountPlatform(v1 *gin.RouterGroup) {
+	v1.GET("/schema", func(c *gin.Context) { c.Data(http.StatusOK, "application/schema+json", model.Schema()) })
+	v1.POST("/orders", g.createOrder)
+	v1.GET("/orders/:id", g.getOrder)
+	v1.PATCH("/orders/:id", g.patchOrder)
+	v1.GET("/orders/:id/events", g.orderEvents)
+}
+
+// readJSON decodes the request body strictly into v: unknown fields, trailing
+// data, a wrong content type and an oversized body are answered here, and
+// false is returned.
+func readJSON(c *gin.Context, v any) bool {
+	ct := c.ContentType()
+	if ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+		WriteProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Detail: fmt.Sprintf("Content-Type must be application/json, got %q", ct)})
+		return false
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			WriteProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("request body exceeds the limit of %d bytes", mbe.Limit)})
+			return false
+		}
+		WriteProblem(c, Problem{Status: http.StatusBadRequest, Detail: "could not read the request body: " + err.Error()})
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		WriteProblem(c, jsonProblem(err))
+		return false
+	}
+	if dec.More() {
+		WriteProblem(c, Problem{Status: http.StatusBadRequest, Detail: "the body holds more than one JSON value"})
+		return false
+	}
+	return true
+}
+
+func jsonProblem(err error) Problem {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: fmt.Sprintf("%v at byte %d", se, se.Offset)}
+	case errors.As(err, &te):
+		return Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid input",
+			Detail: fmt.Sprintf("%s must be a %s, got %s", te.Field, te.Type, te.Value),
+			Errors: []FieldProblem{{Field: te.Field, Rule: "must be a " + te.Type.String()}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid input", Detail: "unknown field " + f,
+			Errors: []FieldProblem{{Field: f, Rule: "is not a field of this resource"}}}
+	case errors.Is(err, io.EOF):
+		return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body is empty"}
+	}
+	return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
+}
+
+func (g *Gateway) createOrder(c *gin.Context) {
+	var req createOrderRequest
+	if !readJSON(c, &req) {
+		return
+	}
+	o := &model.Order{Partner: req.Partner, Company: req.Company, ServiceType: req.ServiceType, Refs: req.Refs,
+		Status: req.Status, Flags: req.Flags, PartnerStatus: req.PartnerStatus, ClientStatus: req.ClientStatus,
+		Tasks: req.Tasks, Attachments: req.Attachments}
+	if len(req.Fields) > 0 {
+		o.Fields = make(map[string]model.Field, len(req.Fields))
+		owners := g.owners(req.Partner)
+		for k, v := range req.Fields {
+			o.Fields[k] = model.Field{Value: normalize(v), Owner: ownerOf(owners, k), LastWriter: model.WriterPlatform}
+		}
+	}
+	if req.Accepted {
+		now := time.Now().UTC()
+		o.AcceptedAt = &now
+	}
+	created, _, err := g.d.Intake.CreateOrder(c.Request.Context(), o)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.Header("Location", "/v1/orders/"+created.ID)
+	c.Header("ETag", etag(created.Version))
+	c.JSON(http.StatusCreated, created)
+}
+
+func (g *Gateway) getOrder(c *gin.Context) {
+	o, err := g.d.Store.GetOrder(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.Header("ETag", etag(o.Version))
+	c.JSON(http.StatusOK, o)
+}
+
+func (g *Gateway) patchOrder(c *gin.Context) {
+	var req patchOrderRequest
+	if !readJSON(c, &req) {
+		return
+	}
+	var version int64
+	if im := c.GetHeader("If-Match"); im != "" {
+		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(im, "W/"), `"`), 10, 64)
+		if err != nil {
+			WriteProblem(c, Problem{Status: http.StatusBadRequest, Detail: fmt.Sprintf("If-Match must be an order version such as \"3\", got %q", im),
+				Errors: []FieldProblem{{Field: "If-Match", Rule: "must be a version"}}})
+			return
+		}
+		version = v
+	}
+	if req.Version != nil {
+		if version != 0 && version != *req.Version {
+			WriteProblem(c, Problem{Status: http.StatusBadRequest, Detail: fmt.Sprintf("If-Match %d and version %d disagree", version, *req.Version)})
+			return
+		}
+		version = *req.Version
+	}
+	if version == 0 {
+		WriteProblem(c, Problem{Status: http.StatusPreconditionRequired, Title: "Version required",
+			Detail: "send the version you read, as If-Match or a version field, so a concurrent change is never overwritten",
+			Errors: []FieldProblem{{Field: "version", Rule: "is required (or If-Match)"}}})
+		return
+	}
+	for k, v := range req.Fields {
+		req.Fields[k] = normalize(v)
+	}
+	o, err := g.d.Store.GetOrder(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	updated, _, err := g.d.Intake.PatchOrder(c.Request.Context(), o.ID, version, &req.Patch, g.owners(o.Partner))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.Header("ETag", etag(updated.Version))
+	c.JSON(http.StatusOK, updated)
+}
+
+func (g *Gateway) orderEvents(c *gin.Context) {
+	evs, err := g.d.Store.Events(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"order_id": c.Param("id"), "events": evs})
+}
+
+func (g *Gateway) owners(partner string) map[string]model.Owner {
+	if g.d.Owners == nil {
+		return nil
+	}
+	return g.d.Owners(partner)
+}
+
+func ownerOf(owners map[string]model.Owner, field string) model.Owner {
+	if o, ok := owners[field]; ok {
+		return o
+	}
+	return model.OwnerShared
+}
+
+func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// normalize turns json.Number into int64 or float64 so stored values have
+// plain JSON types.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	}
+	return v
+}
