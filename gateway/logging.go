@@ -39,4 +39,6 @@ func (h ContextHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 // WithGroup keeps the wrapper.
-func (h ContextHandler) WithGroup(name string) slog.Handler { return ContextHandler{h.Handler.WithGroup(name)} }
+func (h ContextHandler) WithGroup(name string) slog.Handler {
+	return ContextHandler{h.Handler.WithGroup(name)}
+}
