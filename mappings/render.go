@@ -1,0 +1,182 @@
+package mappings
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"strings"
+
+	"github.com/equus/sogateway/internal/model"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Rendered is an order rendered for a partner.
+type Rendered struct {
+	ContentType string
+	Body        []byte
+	// Subject is set by renders that declare one (mail transports use it).
+	Subject string
+	Headers map[string]string
+}
+
+// renderDoc is the document render rules read: order.*, event.*, extra.*.
+type renderDoc struct {
+	Order *model.Order   `json:"order"`
+	Event *model.Event   `json:"event,omitempty"`
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// Render renders order o (and the event ev that caused it, may be nil) with
+// the declared render kind. extra carries values the caller adds (e.g. a
+// delivery id or an offline window) and is read as extra.<name>.
+func (m *Mapping) Render(kind string, o *model.Order, ev *model.Event, extra map[string]any) (*Rendered, error) {
+	cr, ok := m.renders[kind]
+	if !ok {
+		return nil, fmt.Errorf("mappings: %s: render %q (known: %s): %w", m.name, kind, strings.Join(m.Renders(), ", "), ErrUnknownRender)
+	}
+	if o == nil {
+		o = &model.Order{}
+	}
+	doc, err := json.Marshal(renderDoc{Order: o, Event: ev, Extra: extra})
+	if err != nil {
+		return nil, fmt.Errorf("mappings: %s: render %s: %w", m.name, kind, err)
+	}
+	e := &env{m: m, in: &Input{}, bodyRes: gjson.ParseBytes(doc), render: true, vars: map[string]any{}, settings: m.settings}
+	out := &outDoc{format: cr.format}
+	e.out = out
+	for _, r := range cr.rules {
+		if err := e.run(r, e.bodyRes, nil); err != nil {
+			return nil, err
+		}
+	}
+	res := &Rendered{ContentType: cr.contentType}
+	switch cr.format {
+	case "json":
+		res.Body = out.json
+		if res.Body == nil {
+			res.Body = []byte("{}")
+		}
+	case "xml":
+		res.Body = out.xml.marshal(cr.root, cr.ns)
+	case "text":
+		res.Body = []byte(e.exec(cr.body, e.bodyRes))
+	}
+	if cr.subject != nil {
+		res.Subject = e.exec(cr.subject, e.bodyRes)
+	}
+	if len(cr.headers) > 0 {
+		res.Headers = make(map[string]string, len(cr.headers))
+		for k, t := range cr.headers {
+			res.Headers[k] = e.exec(t, e.bodyRes)
+		}
+	}
+	return res, nil
+}
+
+// outDoc accumulates a render's output.
+type outDoc struct {
+	format string
+	json   []byte
+	xml    xnode
+}
+
+func (e *env) setOut(r *crule, v any) error {
+	out := e.out
+	switch out.format {
+	case "text":
+		e.vars[r.to.name] = plain(v)
+	case "json":
+		var err error
+		if res, ok := v.(gjson.Result); ok {
+			out.json, err = sjson.SetRawBytes(out.json, r.to.name, []byte(res.Raw))
+		} else {
+			out.json, err = sjson.SetBytes(out.json, r.to.name, jsonable(v))
+		}
+		if err != nil {
+			return e.fail(r, model.ErrInvalid, "cannot write output: %v", err)
+		}
+	case "xml":
+		out.xml.add(strings.Split(r.to.name, "."), v)
+	}
+	return nil
+}
+
+func jsonable(v any) any {
+	if l, ok := v.([]*omap); ok {
+		out := make([]any, len(l))
+		for i, o := range l {
+			out[i] = o
+		}
+		return out
+	}
+	return plain(v)
+}
+
+// xnode is an XML element tree that keeps insertion order.
+type xnode struct {
+	name string
+	text string
+	kids []*xnode
+}
+
+func (n *xnode) child(name string) *xnode {
+	for _, k := range n.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	k := &xnode{name: name}
+	n.kids = append(n.kids, k)
+	return k
+}
+
+func (n *xnode) add(path []string, v any) {
+	cur := n
+	for _, p := range path[:len(path)-1] {
+		cur = cur.child(p)
+	}
+	last := path[len(path)-1]
+	switch x := v.(type) {
+	case []*omap:
+		for _, o := range x {
+			el := &xnode{name: last}
+			for i, k := range o.k {
+				el.add(strings.Split(k, "."), o.v[i])
+			}
+			cur.kids = append(cur.kids, el)
+		}
+	case []any:
+		for _, a := range x {
+			cur.kids = append(cur.kids, &xnode{name: last, text: toString(a)})
+		}
+	default:
+		cur.child(last).text = toString(v)
+	}
+}
+
+func (n *xnode) marshal(root, ns string) []byte {
+	var b strings.Builder
+	b.WriteString(xml.Header)
+	b.WriteString("<" + root)
+	if ns != "" {
+		b.WriteString(` xmlns="`)
+		xml.EscapeText(&b, []byte(ns)) //nolint:errcheck // strings.Builder does not fail
+		b.WriteString(`"`)
+	}
+	b.WriteString(">")
+	for _, k := range n.kids {
+		k.write(&b)
+	}
+	b.WriteString("</" + root + ">")
+	return []byte(b.String())
+}
+
+func (n *xnode) write(b *strings.Builder) {
+	b.WriteString("<" + n.name + ">")
+	xml.EscapeText(b, []byte(n.text)) //nolint:errcheck // strings.Builder does not fail
+	for _, k := range n.kids {
+		k.write(b)
+	}
+	b.WriteString("</" + n.name + ">")
+}

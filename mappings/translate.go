@@ -1,0 +1,902 @@
+package mappings
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/textproto"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/equus/sogateway/internal/model"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Input is one partner message as the protocol layer hands it over. Body is
+// a JSON document (see docs/architecture.md, "the inbound path").
+type Input struct {
+	Protocol  model.Protocol
+	Route     string // the route's name or path, as declared in Spec.Routes
+	Operation string // the SOAP operation
+	Headers   map[string]string
+	Params    map[string]string // route parameters (e.g. id)
+	Body      []byte
+	// Settings are this installation's partner options; undeclared ones use the mapping's defaults.
+	Settings map[string]string
+	// Explain records in Item.Trace which rule produced each canonical value.
+	Explain bool
+}
+
+// Batch is the result of translating one message: one Item per element of
+// a split message, else exactly one Item.
+type Batch struct {
+	Items []Item
+}
+
+// Item is one translated element. Exactly one of Inbound and Err is set.
+type Item struct {
+	Index int
+	// Key is the element's key (the mapping's key path, e.g. workOrderNumber), if any.
+	Key     string
+	Inbound *model.Inbound
+	// Err is a *RuleError naming the rule, the input path and the field.
+	Err error
+	// Trace lists which rule produced each canonical value (Input.Explain only).
+	Trace []Trace
+}
+
+// Trace says which rule produced a canonical value.
+type Trace struct {
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+	From  string `json:"from,omitempty"`
+	Value any    `json:"value"`
+}
+
+// ErrUnknownRender is returned by Render for a render name the mapping does not declare.
+var ErrUnknownRender = errors.New("unknown render")
+
+// RuleError is a runtime failure of a rule: it names the rule (file:line),
+// the input path and the canonical field. It wraps model.ErrInvalid (bad
+// input) or model.ErrRefused (a declared business rule refused the message).
+type RuleError struct {
+	// Rule is "file:line" of the rule in the mapping.
+	Rule string
+	// Path is the input path read, e.g. workOrders.0.zip.
+	Path string
+	// Field is the canonical field (the rule's to).
+	Field string
+	Msg   string
+	Kind  error
+}
+
+func (e *RuleError) Error() string {
+	var b strings.Builder
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	b.WriteString(" (rule ")
+	b.WriteString(e.Rule)
+	if e.Field != "" {
+		b.WriteString(", field ")
+		b.WriteString(e.Field)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Unwrap returns model.ErrInvalid or model.ErrRefused.
+func (e *RuleError) Unwrap() error { return e.Kind }
+
+// env is the state of one translation or render.
+type env struct {
+	m        *Mapping
+	in       *Input
+	bodyRes  gjson.Result
+	settings map[string]string
+	index    int
+	prefix   string
+	inb      *model.Inbound
+	client   string
+	trace    *[]Trace
+	lastPath string
+	render   bool
+	vars     map[string]any
+	out      *outDoc
+}
+
+func (e *env) warn(s string) {
+	if e.inb != nil {
+		e.inb.Warnings = append(e.inb.Warnings, s)
+	}
+}
+
+func (e *env) pathOf(r *crule) string { return e.lastPath }
+
+func (e *env) fail(r *crule, kind error, format string, a ...any) *RuleError {
+	return &RuleError{Rule: r.where, Path: e.lastPath, Field: r.toText, Msg: fmt.Sprintf(format, a...), Kind: kind}
+}
+
+func strResult(s string) gjson.Result { return gjson.Result{Type: gjson.String, Str: s, Raw: strconv.Quote(s)} }
+
+// get reads a source relative to ctx.
+func (e *env) get(s *source, ctx gjson.Result) gjson.Result {
+	switch s.root {
+	case rootItem:
+		return ctx.Get(s.path)
+	case rootBody:
+		return e.bodyRes.Get(s.path)
+	case rootHeaders:
+		if v, ok := e.in.Headers[s.path]; ok {
+			return strResult(v)
+		}
+		for k, v := range e.in.Headers {
+			if textproto.CanonicalMIMEHeaderKey(k) == s.path {
+				return strResult(v)
+			}
+		}
+	case rootParams:
+		if v, ok := e.in.Params[s.path]; ok {
+			return strResult(v)
+		}
+	case rootSettings:
+		if v, ok := e.settings[s.path]; ok {
+			return strResult(v)
+		}
+	case rootMeta:
+		switch s.path {
+		case "protocol":
+			return strResult(string(e.in.Protocol))
+		case "route":
+			return strResult(e.in.Route)
+		case "operation":
+			return strResult(e.operation())
+		case "partner":
+			return strResult(e.m.name)
+		case "index":
+			return gjson.Result{Type: gjson.Number, Num: float64(e.index), Raw: strconv.Itoa(e.index)}
+		}
+	case rootVars:
+		if v, ok := e.vars[s.path]; ok {
+			return gjson.Parse(mustJSON(v))
+		}
+	}
+	return gjson.Result{}
+}
+
+func (e *env) operation() string {
+	if e.in.Operation != "" {
+		return e.in.Operation
+	}
+	return e.bodyRes.Get("operation").String()
+}
+
+func (e *env) relPath(s *source) string {
+	switch s.root {
+	case rootItem:
+		return e.prefix + s.path
+	}
+	return s.text
+}
+
+func present(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
+
+func (e *env) eval(c *ccond, ctx gjson.Result) bool {
+	switch c.op {
+	case cExists:
+		return present(e.get(&c.src, ctx)) == c.exists
+	case cEquals, cIn:
+		r := e.get(&c.src, ctx)
+		if !present(r) {
+			return false
+		}
+		s := r.String()
+		if c.ignoreCase {
+			s = strings.ToLower(s)
+		}
+		for _, v := range c.vals {
+			if v == s {
+				return true
+			}
+		}
+		return false
+	case cMatches:
+		r := e.get(&c.src, ctx)
+		return present(r) && c.re.MatchString(r.String())
+	case cProtocol:
+		return string(e.in.Protocol) == c.vals[0]
+	case cRoute:
+		if e.in.Route == c.vals[0] {
+			return true
+		}
+		for _, rt := range e.m.spec.Routes {
+			if (rt.Name == c.vals[0] || rt.Path == c.vals[0]) && (e.in.Route == rt.Name || e.in.Route == rt.Path) {
+				return true
+			}
+		}
+		return false
+	case cOperation:
+		return e.operation() == c.vals[0]
+	case cAll:
+		for _, k := range c.kids {
+			if !e.eval(k, ctx) {
+				return false
+			}
+		}
+		return true
+	case cAny:
+		for _, k := range c.kids {
+			if e.eval(k, ctx) {
+				return true
+			}
+		}
+		return false
+	case cNot:
+		return !e.eval(c.kids[0], ctx)
+	}
+	return false
+}
+
+// Translate runs the inbound rules on one message. It fails as a whole only
+// when the message cannot be read (not JSON, bad settings, split path not an
+// array); otherwise every Item succeeds or fails on its own.
+func (m *Mapping) Translate(in Input) (*Batch, error) {
+	if !gjson.ValidBytes(in.Body) {
+		return nil, fmt.Errorf("mappings: %s: body is not valid JSON: %w", m.name, model.ErrInvalid)
+	}
+	if in.Protocol == "" && len(m.spec.Protocols) > 0 && m.spec.Protocols[0] != "outbound" {
+		in.Protocol = model.Protocol(m.spec.Protocols[0])
+	}
+	body := string(in.Body)
+	for _, u := range m.unwrap {
+		if r := gjson.Get(body, u); r.Type == gjson.String {
+			inner := strings.TrimSpace(r.Str)
+			if (strings.HasPrefix(inner, "{") || strings.HasPrefix(inner, "[")) && gjson.Valid(inner) {
+				var err error
+				if body, err = sjson.SetRaw(body, u, inner); err != nil {
+					return nil, fmt.Errorf("mappings: %s: unwrap %s: %w", m.name, u, model.ErrInvalid)
+				}
+			}
+		}
+	}
+	e := &env{m: m, in: &in, bodyRes: gjson.Parse(body)}
+	e.settings = m.settings
+	if len(in.Settings) > 0 {
+		e.settings = make(map[string]string, len(m.settings)+len(in.Settings))
+		for k, v := range m.settings {
+			e.settings[k] = v
+		}
+		for k, v := range in.Settings {
+			if st, ok := m.spec.Settings[k]; ok && len(st.Values) > 0 && !contains(st.Values, v) {
+				return nil, fmt.Errorf("mappings: %s: setting %s: %q is not one of %s: %w", m.name, k, v, strings.Join(st.Values, ", "), model.ErrInvalid)
+			}
+			e.settings[k] = v
+		}
+	}
+	autoAdmin := false
+	switch m.autoAdmin {
+	case "true":
+		autoAdmin = true
+	case "false":
+	default:
+		autoAdmin, _ = strconv.ParseBool(e.settings[m.autoAdmin])
+	}
+	var msgID, digest string
+	if m.messageID != nil {
+		msgID = e.get(m.messageID, e.bodyRes).String()
+	}
+	if m.split == nil {
+		b := &Batch{Items: make([]Item, 1)}
+		e.translateItem(&b.Items[0], e.bodyRes, msgID, &digest, autoAdmin, in.Body)
+		return b, nil
+	}
+	arr := e.get(m.split, e.bodyRes)
+	if !arr.IsArray() {
+		return nil, fmt.Errorf("mappings: %s: %s must be an array of messages: %w", m.name, m.split.text, model.ErrInvalid)
+	}
+	elems := arr.Array()
+	b := &Batch{Items: make([]Item, len(elems))}
+	for i, el := range elems {
+		e.index = i
+		e.prefix = m.split.text + "." + strconv.Itoa(i) + "."
+		e.translateItem(&b.Items[i], el, msgID, &digest, autoAdmin, []byte(el.Raw))
+	}
+	return b, nil
+}
+
+func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *string, autoAdmin bool, raw []byte) {
+	m := e.m
+	it.Index = e.index
+	if m.key != nil {
+		it.Key = e.get(m.key, ctx).String()
+	}
+	e.client = ""
+	e.lastPath = ""
+	if e.in.Explain {
+		e.trace = &it.Trace
+	}
+	var k *ckind
+	for _, c := range m.kinds {
+		if c.match == nil || e.eval(c.match, ctx) {
+			k = c
+			break
+		}
+	}
+	if k == nil {
+		it.Err = &RuleError{Rule: filepath.Base(m.file) + ":1", Path: strings.TrimSuffix(e.prefix, "."), Field: "kind",
+			Msg: "no message kind matches (kinds: " + strings.Join(m.Kinds(), ", ") + ")", Kind: model.ErrInvalid}
+		return
+	}
+	id := msgID
+	if k.messageID != nil {
+		id = e.get(k.messageID, e.bodyRes).String()
+	}
+	key := id
+	if key == "" {
+		if *digest == "" {
+			h := sha256.Sum256(e.in.Body)
+			*digest = "sha256:" + hex.EncodeToString(h[:])
+		}
+		key = *digest
+	}
+	if m.split != nil {
+		key += "#" + strconv.Itoa(e.index)
+	}
+	inb := &model.Inbound{
+		Partner:        m.name,
+		Protocol:       e.in.Protocol,
+		Kind:           k.name,
+		MessageID:      id,
+		IdempotencyKey: key,
+		Target:         model.Target{Create: k.create, Recreate: k.recreate},
+		Require:        k.require,
+		Event:          k.event,
+		Options:        model.ApplyOptions{Owners: m.owners, AutoAdmin: autoAdmin, Writer: m.name},
+		MappingVersion: m.version,
+		Raw:            raw,
+	}
+	e.inb = inb
+	for _, rf := range k.refuse {
+		if e.eval(rf.when, ctx) {
+			it.Err = &RuleError{Rule: rf.where, Path: e.prefix + rf.field, Field: rf.field, Msg: rf.message, Kind: model.ErrRefused}
+			return
+		}
+	}
+	for _, r := range k.rules {
+		if err := e.run(r, ctx, nil); err != nil {
+			it.Err = err
+			return
+		}
+	}
+	if inb.Patch.ClientStatus == nil && e.client != "" {
+		s := e.client
+		inb.Patch.ClientStatus = &s
+	}
+	it.Inbound = inb
+}
+
+// value reads and checks a rule's input. ok is false when the rule does not apply.
+func (e *env) value(r *crule, ctx gjson.Result) (any, bool, error) {
+	var v any
+	switch {
+	case r.hasValue:
+		v = r.value
+		e.lastPath = ""
+	case r.tmpl != nil:
+		v = e.exec(r.tmpl, ctx)
+		e.lastPath = ""
+	default:
+		var res gjson.Result
+		e.lastPath = ""
+		for i := range r.from {
+			res = e.get(&r.from[i], ctx)
+			if present(res) {
+				e.lastPath = e.relPath(&r.from[i])
+				break
+			}
+		}
+		if e.lastPath == "" && len(r.from) > 0 {
+			e.lastPath = e.relPath(&r.from[0])
+		}
+		if !present(res) {
+			if r.status != nil {
+				return nil, true, nil
+			}
+			if r.hasDef {
+				return r.def, true, nil
+			}
+			if r.required {
+				return nil, false, e.fail(r, model.ErrInvalid, "is required")
+			}
+			return nil, false, nil
+		}
+		if r.typ != "" {
+			if err := checkType(r.typ, res); err != "" {
+				return nil, false, e.fail(r, model.ErrInvalid, "%s", err)
+			}
+		}
+		switch res.Type {
+		case gjson.String:
+			v = res.Str
+			if r.typ == tyTime {
+				tm, err := time.Parse(time.RFC3339Nano, res.Str)
+				if err != nil {
+					return nil, false, e.fail(r, model.ErrInvalid, "must be a timestamp (epoch number or RFC 3339), got %q", res.Str)
+				}
+				v = tm.UTC().Format(time.RFC3339Nano)
+			}
+		case gjson.Number:
+			v = res.Num
+			if r.typ == tyTime {
+				v = epochString(res.Num, "auto")
+			}
+		case gjson.True:
+			v = true
+		case gjson.False:
+			v = false
+		default:
+			v = res
+		}
+	}
+	if r.required {
+		switch x := v.(type) {
+		case string:
+			if strings.TrimSpace(x) == "" {
+				return nil, false, e.fail(r, model.ErrInvalid, "must not be empty")
+			}
+		case gjson.Result:
+			if x.IsArray() && len(x.Array()) == 0 {
+				return nil, false, e.fail(r, model.ErrInvalid, "must not be empty")
+			}
+		}
+	}
+	if r.pattern != nil {
+		s, ok := v.(string)
+		if !ok {
+			return nil, false, e.fail(r, model.ErrInvalid, "must be a string")
+		}
+		if !r.pattern.MatchString(s) {
+			return nil, false, e.fail(r, model.ErrInvalid, "%q does not match %s", s, r.pattern)
+		}
+	}
+	if r.maxItems > 0 {
+		if n := len(asArray(v)); n > r.maxItems {
+			return nil, false, e.fail(r, model.ErrInvalid, "has %d items, at most %d are allowed", n, r.maxItems)
+		}
+	}
+	return v, true, nil
+}
+
+func checkType(typ string, r gjson.Result) string {
+	ok := false
+	switch typ {
+	case tyString:
+		ok = r.Type == gjson.String
+	case tyNumber:
+		ok = r.Type == gjson.Number
+	case tyBool:
+		ok = r.Type == gjson.True || r.Type == gjson.False
+	case tyArray:
+		ok = r.IsArray()
+	case tyObject:
+		ok = r.IsObject()
+	case tyTime:
+		ok = r.Type == gjson.Number || r.Type == gjson.String
+	}
+	if ok {
+		return ""
+	}
+	return "must be " + article(typ) + ", got " + jsonKind(r)
+}
+
+func article(t string) string {
+	switch t {
+	case tyArray, tyObject:
+		return "an " + t
+	}
+	return "a " + t
+}
+
+func jsonKind(r gjson.Result) string {
+	switch r.Type {
+	case gjson.String:
+		return "a string"
+	case gjson.Number:
+		return "a number"
+	case gjson.True, gjson.False:
+		return "a boolean"
+	case gjson.Null:
+		return "null"
+	}
+	if r.IsArray() {
+		return "an array"
+	}
+	return "an object"
+}
+
+// run applies one rule; elem, when non-nil, is the each element being built.
+func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
+	if r.when != nil && !e.eval(r.when, ctx) {
+		return nil
+	}
+	v, ok, err := e.value(r, ctx)
+	if err != nil || !ok {
+		return err
+	}
+	for _, t := range r.do {
+		if v == nil && t.name != "default" {
+			break
+		}
+		if t.in != nil && !runtimeTypeOK(t.in, v) {
+			return e.fail(r, model.ErrInvalid, "%s needs %s, got %s", t.name, article(t.in[0]), runtimeType(v))
+		}
+		if v, err = t.fn(e, r, v); err != nil {
+			return e.fail(r, model.ErrInvalid, "%s: %v", t.name, err)
+		}
+	}
+	if r.status != nil {
+		return e.applyStatus(r, v, ctx)
+	}
+	if r.each != nil {
+		base := e.lastPath
+		arr := asResults(v)
+		list := make([]*omap, 0, len(arr))
+		for i, el := range arr {
+			om := &omap{}
+			savedPrefix := e.prefix
+			e.prefix = base + "." + strconv.Itoa(i) + "."
+			for _, sub := range r.each {
+				if err := e.run(sub, el, om); err != nil {
+					e.prefix = savedPrefix
+					return err
+				}
+			}
+			e.prefix = savedPrefix
+			list = append(list, om)
+		}
+		v = list
+		e.lastPath = base
+	}
+	if v == nil && !(e.render && (r.hasDef || r.hasValue)) {
+		return nil
+	}
+	if e.trace != nil {
+		*e.trace = append(*e.trace, Trace{Field: r.toText, Rule: r.where, From: e.lastPath, Value: plain(v)})
+	}
+	if elem != nil {
+		elem.set(r.to.name, v)
+		return nil
+	}
+	return e.set(r, v)
+}
+
+func (e *env) applyStatus(r *crule, v any, ctx gjson.Result) error {
+	st := r.status
+	var row *cstatusRow
+	p := &e.inb.Patch
+	if v == nil {
+		row = st.unset
+		if row == nil {
+			return nil
+		}
+	} else {
+		s := toString(v)
+		key := s
+		if st.ignoreCase {
+			key = strings.ToLower(s)
+		}
+		var ok bool
+		if row, ok = st.rows[key]; !ok {
+			return e.fail(r, model.ErrInvalid, "unknown status %q (known: %s)", s, strings.Join(st.known, ", "))
+		}
+		p.PartnerStatus = &s
+	}
+	if row.refuse != "" {
+		return e.fail(r, model.ErrRefused, "%s", row.refuse)
+	}
+	if row.when != nil && !e.eval(row.when, ctx) {
+		return e.fail(r, model.ErrRefused, "%s", row.otherwise)
+	}
+	if row.status != nil {
+		s := *row.status
+		p.Status = &s
+	}
+	p.AddFlags = append(p.AddFlags, row.flags...)
+	if row.clientStatus != "" {
+		e.client = row.clientStatus
+	}
+	if e.trace != nil {
+		*e.trace = append(*e.trace, Trace{Field: "status", Rule: r.where, From: e.lastPath, Value: map[string]any{"row": row.partner, "status": row.status, "flags": row.flags, "client_status": row.clientStatus}})
+	}
+	return nil
+}
+
+func (e *env) set(r *crule, v any) error {
+	if e.render {
+		return e.setOut(r, v)
+	}
+	inb := e.inb
+	p := &inb.Patch
+	str := func() string { return toString(v) }
+	switch r.to.kind {
+	case tRefsRequestor:
+		p.Refs.Requestor = str()
+	case tRefsServicer:
+		p.Refs.Servicer = str()
+	case tCompany:
+		s := str()
+		p.Company = &s
+	case tServiceType:
+		s := str()
+		p.ServiceType = &s
+	case tStatus:
+		s := model.Status(str())
+		if !s.Valid() {
+			return e.fail(r, model.ErrInvalid, "%q is not a canonical status", s)
+		}
+		p.Status = &s
+	case tFlags:
+		list := asArray(v)
+		if s, ok := v.(string); ok {
+			list = []any{s}
+		}
+		for _, f := range list {
+			fl := model.Flag(toString(f))
+			if fl != model.FlagRush && fl != model.FlagRework {
+				return e.fail(r, model.ErrInvalid, "%q is not a flag (rush, rework)", fl)
+			}
+			p.AddFlags = append(p.AddFlags, fl)
+		}
+	case tPartnerStatus:
+		s := str()
+		p.PartnerStatus = &s
+	case tClientStatus:
+		s := str()
+		p.ClientStatus = &s
+	case tField:
+		if p.Fields == nil {
+			p.Fields = make(map[string]any, 8)
+		}
+		p.Fields[r.to.name] = plain(v)
+	case tData:
+		if inb.Data == nil {
+			inb.Data = make(map[string]any, 8)
+		}
+		inb.Data[r.to.name] = plain(v)
+	case tTasks:
+		list, _ := v.([]*omap)
+		tasks := make([]model.Task, 0, len(list))
+		for _, om := range list {
+			var t model.Task
+			for i, k := range om.k {
+				val := om.v[i]
+				switch k {
+				case "id":
+					t.ID = toString(val)
+				case "name":
+					t.Name = toString(val)
+				case "status":
+					t.Status = toString(val)
+				case "instructions":
+					t.Instructions = toString(val)
+				default:
+					if t.Fields == nil {
+						t.Fields = map[string]any{}
+					}
+					t.Fields[strings.TrimPrefix(k, "fields.")] = plain(val)
+				}
+			}
+			tasks = append(tasks, t)
+		}
+		p.Tasks = tasks
+	case tAttachments:
+		list, _ := v.([]*omap)
+		for _, om := range list {
+			var a model.Attachment
+			for i, k := range om.k {
+				val := om.v[i]
+				switch k {
+				case "name":
+					a.Name = toString(val)
+				case "content_type":
+					a.ContentType = toString(val)
+				case "size":
+					f, _ := val.(float64)
+					a.Size = int64(f)
+				case "sha256":
+					a.SHA256 = toString(val)
+				case "url":
+					a.URL = toString(val)
+				case "stored_at":
+					a.StoredAt = toString(val)
+				}
+			}
+			p.Attachments = append(p.Attachments, a)
+		}
+	case tMessage:
+		p.Messages = append(p.Messages, model.Message{Direction: model.DirectionIn, Author: e.m.name, Text: str(), Protocol: inb.Protocol})
+	case tTargetOrderID:
+		inb.Target.OrderID = str()
+	case tTargetRequestor:
+		inb.Target.Requestor = str()
+	case tTargetServicer:
+		inb.Target.Servicer = str()
+	case tAccepted:
+		b, _ := v.(bool)
+		p.Accepted = &b
+	}
+	return nil
+}
+
+func (e *env) exec(t *template, ctx gjson.Result) string {
+	if len(t.parts) == 1 && t.parts[0].src == nil {
+		return t.parts[0].lit
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.src == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		r := e.get(p.src, ctx)
+		if present(r) {
+			b.WriteString(r.String())
+		}
+	}
+	return b.String()
+}
+
+// omap is an ordered map built by each rules.
+type omap struct {
+	k []string
+	v []any
+}
+
+func (o *omap) set(k string, v any) {
+	for i, x := range o.k {
+		if x == k {
+			o.v[i] = v
+			return
+		}
+	}
+	o.k = append(o.k, k)
+	o.v = append(o.v, v)
+}
+
+// MarshalJSON writes the map in insertion order.
+func (o *omap) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, k := range o.k {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+		b = append(b, ':')
+		vb, err := json.Marshal(plain(o.v[i]))
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, vb...)
+	}
+	return append(b, '}'), nil
+}
+
+// plain turns runtime values into JSON-ready Go values.
+func plain(v any) any {
+	switch x := v.(type) {
+	case gjson.Result:
+		return x.Value()
+	case []*omap:
+		out := make([]any, len(x))
+		for i, o := range x {
+			m := make(map[string]any, len(o.k))
+			for j, k := range o.k {
+				m[k] = plain(o.v[j])
+			}
+			out[i] = m
+		}
+		return out
+	case []any:
+		for i := range x {
+			x[i] = plain(x[i])
+		}
+		return x
+	}
+	return v
+}
+
+func asArray(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case gjson.Result:
+		if x.IsArray() {
+			arr := x.Array()
+			out := make([]any, len(arr))
+			for i, a := range arr {
+				out[i] = a.Value()
+			}
+			return out
+		}
+	case []*omap:
+		return plain(x).([]any)
+	}
+	return nil
+}
+
+func asResults(v any) []gjson.Result {
+	switch x := v.(type) {
+	case gjson.Result:
+		if x.IsArray() {
+			return x.Array()
+		}
+		return []gjson.Result{x}
+	case []any:
+		out := make([]gjson.Result, len(x))
+		for i, a := range x {
+			out[i] = gjson.Parse(mustJSON(a))
+		}
+		return out
+	}
+	return []gjson.Result{gjson.Parse(mustJSON(v))}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(plain(v))
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	case gjson.Result:
+		return x.String()
+	}
+	return mustJSON(v)
+}
+
+func runtimeType(v any) string {
+	switch x := v.(type) {
+	case string:
+		return tyString
+	case float64:
+		return tyNumber
+	case bool:
+		return tyBool
+	case []any, []*omap:
+		return tyArray
+	case gjson.Result:
+		if x.IsArray() {
+			return tyArray
+		}
+		return tyObject
+	}
+	return tyAny
+}
+
+func runtimeTypeOK(in []string, v any) bool {
+	rt := runtimeType(v)
+	for _, t := range in {
+		if t == rt {
+			return true
+		}
+	}
+	return false
+}
