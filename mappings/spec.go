@@ -130,7 +130,7 @@ type MailSpec struct {
 	// ActionTag is the tag naming the action (e.g. Action).
 	ActionTag string `yaml:"action_tag"`
 	// DefaultAction is used when the action tag is absent.
-	DefaultAction string `yaml:"default_action"`
+	DefaultAction string     `yaml:"default_action"`
 	Limits        MailLimits `yaml:"limits"`
 }
 

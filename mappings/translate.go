@@ -124,7 +124,9 @@ func (e *env) fail(r *crule, kind error, format string, a ...any) *RuleError {
 	return &RuleError{Rule: r.where, Path: e.lastPath, Field: r.toText, Msg: fmt.Sprintf(format, a...), Kind: kind}
 }
 
-func strResult(s string) gjson.Result { return gjson.Result{Type: gjson.String, Str: s, Raw: strconv.Quote(s)} }
+func strResult(s string) gjson.Result {
+	return gjson.Result{Type: gjson.String, Str: s, Raw: strconv.Quote(s)}
+}
 
 // get reads a source relative to ctx.
 func (e *env) get(s *source, ctx gjson.Result) gjson.Result {
