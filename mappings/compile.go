@@ -781,6 +781,9 @@ func (c *compiler) compileTarget(r *Rule, parent tkind) (target, string) {
 		}
 		return target{kind: tElem, name: to}, tyString
 	case tField, tData, tOut:
+		if to == "." {
+			return target{kind: tElem, name: "."}, tyAny
+		}
 		if !dataNameRE.MatchString(to) {
 			c.errPos(p, "element key %q must be a name (letters, digits, _)", to)
 		}

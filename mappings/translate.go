@@ -183,6 +183,9 @@ func (e *env) operation() string {
 func (e *env) relPath(s *source) string {
 	switch s.root {
 	case rootItem:
+		if s.path == "@this" {
+			return strings.TrimSuffix(e.prefix, ".")
+		}
 		return e.prefix + s.path
 	}
 	return s.text
@@ -774,6 +777,9 @@ func (o *omap) set(k string, v any) {
 
 // MarshalJSON writes the map in insertion order.
 func (o *omap) MarshalJSON() ([]byte, error) {
+	if len(o.k) == 1 && o.k[0] == "." {
+		return json.Marshal(plain(o.v[0]))
+	}
 	b := []byte{'{'}
 	for i, k := range o.k {
 		if i > 0 {
@@ -798,6 +804,10 @@ func plain(v any) any {
 	case []*omap:
 		out := make([]any, len(x))
 		for i, o := range x {
+			if len(o.k) == 1 && o.k[0] == "." {
+				out[i] = plain(o.v[0])
+				continue
+			}
 			m := make(map[string]any, len(o.k))
 			for j, k := range o.k {
 				m[k] = plain(o.v[j])
