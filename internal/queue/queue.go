@@ -684,14 +684,15 @@ func (q *Queue) Wait(ctx context.Context, vendor string, max time.Duration) erro
 	if block < time.Millisecond {
 		block = time.Millisecond
 	}
+	byCtx := false
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < block {
-		block = max0(time.Until(dl), time.Millisecond)
+		block, byCtx = max0(time.Until(dl), time.Millisecond), true
 	}
 	err = q.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{q.wakeKey(vendor), last}, Count: 1, Block: block}).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	switch {
+	case errors.Is(err, redis.Nil) && byCtx:
+		<-ctx.Done() // the block ended with ctx's deadline, a hair early
+	case err != nil && !errors.Is(err, redis.Nil) && ctx.Err() == nil:
 		return fmt.Errorf("queue: wait %s: %w", vendor, err)
 	}
 	return ctx.Err()
