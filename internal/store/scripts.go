@@ -25,8 +25,9 @@ return 1
 // KEYS[1] order hash, KEYS[2] events list, KEYS[3] fence hash
 // ARGV[1] expected version, ARGV[2] new order JSON, ARGV[3] fence key ("" for none),
 // ARGV[4] fence value, ARGV[5..] event JSON
-// Returns the new version; errors "NOTFOUND", "VERSION <current>", or "DUP" with
-// the stored fence value as {"dup": value} when the fence key is already set.
+// Returns {"OK", new version, published mark, events length}; {"DUP", first
+// fence value} when the fence key is already set; errors "NOTFOUND" or
+// "VERSION <current>".
 var updateScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then
@@ -49,7 +50,8 @@ end
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 end
-return nv
+local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')
+return {'OK', nv, pub, redis.call('LLEN', KEYS[2])}
 `)
 
 // publishScript records that the first n events of an order are on the stream,

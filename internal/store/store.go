@@ -91,19 +91,22 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	if err != nil {
 		return fmt.Errorf("store: encode event: %w", err)
 	}
-	if err := s.rdb.SAdd(ctx, s.k.outbox(), o.ID).Err(); err != nil {
-		return fmt.Errorf("store: outbox: %w", err)
-	}
-	err = createScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)},
-		doc, evDoc, fk, fv).Err()
-	if err != nil {
+	// The outbox entry goes first (same pipeline, same order): a crash after
+	// the script leaves the order there for PublishPending.
+	pipe := s.rdb.Pipeline()
+	pipe.SAdd(ctx, s.k.outbox(), o.ID)
+	created := createScript.Eval(ctx, pipe, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)}, doc, evDoc, fk, fv)
+	_, _ = pipe.Exec(ctx)
+	if err := created.Err(); err != nil {
 		if strings.Contains(err.Error(), "EXISTS") {
 			return ErrExists
 		}
 		return fmt.Errorf("store: create order %s: %w", o.ID, err)
 	}
-	s.rdb.ZAdd(ctx, s.k.orderIndex(), redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.ID})
-	s.publish(ctx, o.ID)
+	s.publishFresh(ctx, o.ID, 0, 1, []string{string(evDoc)}, []string{ev.ID}, []string{string(ev.Type)},
+		func(p redis.Pipeliner) {
+			p.ZAdd(ctx, s.k.orderIndex(), redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.ID})
+		})
 	return nil
 }
 
@@ -151,13 +154,13 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		}
 		args = append(args, b)
 	}
+	pipe := s.rdb.Pipeline()
 	if len(evs) > 0 {
-		if err := s.rdb.SAdd(ctx, s.k.outbox(), o.ID).Err(); err != nil {
-			o.Version = expected
-			return fmt.Errorf("store: outbox: %w", err)
-		}
+		pipe.SAdd(ctx, s.k.outbox(), o.ID)
 	}
-	res, err := updateScript.Run(ctx, s.rdb, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)}, args...).Result()
+	run := updateScript.Eval(ctx, pipe, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)}, args...)
+	_, _ = pipe.Exec(ctx)
+	res, err := run.Result()
 	if err != nil {
 		o.Version = expected
 		msg := err.Error()
@@ -170,15 +173,51 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		}
 		return fmt.Errorf("store: update order %s: %w", o.ID, err)
 	}
-	if arr, ok := res.([]any); ok && len(arr) == 2 {
+	arr, _ := res.([]any)
+	if len(arr) == 2 {
 		o.Version = expected
 		v, _ := arr[1].(string)
 		return &DuplicateError{Value: v}
 	}
-	if len(evs) > 0 {
-		s.publish(ctx, o.ID)
+	if len(evs) > 0 && len(arr) == 4 {
+		pub, _ := arr[2].(int64)
+		n, _ := arr[3].(int64)
+		docs, ids, types := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		for i, ev := range evs {
+			docs[i], ids[i], types[i] = string(args[4+i].([]byte)), ev.ID, string(ev.Type)
+		}
+		s.publishFresh(ctx, o.ID, pub, n, docs, ids, types, nil)
 	}
 	return nil
+}
+
+// Scripts inside pipelines use EVAL, not EVALSHA: a pipeline cannot fall back
+// after NOSCRIPT (e.g. after a Redis restart emptied the script cache).
+//
+// publishFresh puts the events just written on the stream in one round trip
+// when nothing older is waiting (pub = n - len(docs)); otherwise it falls
+// back to publishOrder, which sends the whole backlog in order.
+func (s *Store) publishFresh(ctx context.Context, orderID string, pub, n int64, docs, ids, types []string, extra func(redis.Pipeliner)) {
+	if pub != n-int64(len(docs)) {
+		if extra != nil {
+			p := s.rdb.Pipeline()
+			extra(p)
+			_, _ = p.Exec(ctx)
+		}
+		s.publish(ctx, orderID)
+		return
+	}
+	p := s.rdb.Pipeline()
+	for i := range docs {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: s.k.stream(), MaxLen: s.maxLen, Approx: true,
+			Values: []any{"event_id", ids[i], "order_id", orderID, "type", types[i], "event", docs[i]}})
+	}
+	publishScript.Eval(ctx, p, []string{s.k.order(orderID)}, n)
+	p.SRem(ctx, s.k.outbox(), orderID)
+	if extra != nil {
+		extra(p)
+	}
+	_, _ = p.Exec(ctx) // a failure leaves the order in the outbox for PublishPending
 }
 
 // AppendEvent appends one event to an order (bumping its version), retrying

@@ -48,18 +48,26 @@ func FreePort(t testing.TB) int {
 
 // RedisServer is a real redis-server child process with AOF on, in a temp dir.
 type RedisServer struct {
-	t    testing.TB
-	Dir  string
-	Port int
-	cmd  *exec.Cmd
+	t     testing.TB
+	Dir   string
+	Port  int
+	cmd   *exec.Cmd
+	fsync string
 }
 
 // StartRedis starts redis-server on a random loopback port with appendonly yes,
 // appendfsync always and maxmemory-policy noeviction, and stops it at cleanup.
 func StartRedis(t testing.TB) *RedisServer {
 	t.Helper()
+	return StartRedisFsync(t, "always")
+}
+
+// StartRedisFsync is StartRedis with the given appendfsync policy (always,
+// everysec or no); benchmarks use everysec, the production setting.
+func StartRedisFsync(t testing.TB, fsync string) *RedisServer {
+	t.Helper()
 	RequireIntegration(t, "redis-server")
-	s := &RedisServer{t: t, Dir: t.TempDir(), Port: FreePort(t)}
+	s := &RedisServer{t: t, Dir: t.TempDir(), Port: FreePort(t), fsync: fsync}
 	s.start()
 	t.Cleanup(func() { s.Stop() })
 	return s
@@ -82,7 +90,7 @@ func (s *RedisServer) start() {
 	s.t.Helper()
 	s.cmd = exec.Command("redis-server",
 		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
+		"--appendonly", "yes", "--appendfsync", s.fsync, "--save", "",
 		"--maxmemory-policy", "noeviction", "--daemonize", "no",
 		"--logfile", filepath.Join(s.Dir, "redis.log"))
 	if err := s.cmd.Start(); err != nil {

@@ -1,0 +1,222 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/store"
+	"github.com/equus/sogateway/internal/testutil"
+)
+
+// backends runs the same suite on miniredis (always) and on a real
+// redis-server (integration run), as go-imap runs its suite on its memory
+// server and on Dovecot.
+func backends(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient)) {
+	t.Run("miniredis", func(t *testing.T) {
+		_, c := testutil.MiniRedis(t)
+		f(t, c)
+	})
+	t.Run("redis-server", func(t *testing.T) {
+		srv := testutil.StartRedis(t)
+		f(t, srv.Client())
+	})
+}
+
+func newOrder(id string) (*model.Order, *model.Event) {
+	now := time.Now().UTC()
+	return &model.Order{ID: id, Partner: "pruvan", Status: model.StatusNew, Refs: model.Refs{Requestor: "WO-" + id}, CreatedAt: now, UpdatedAt: now},
+		&model.Event{ID: "ev-" + id, Type: model.EventOrderCreated, Direction: model.DirectionIn, Protocol: model.ProtocolREST, At: now}
+}
+
+func TestCreateGetUpdate(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		o, ev := newOrder("o1")
+		testutil.Must(t, s.CreateOrder(ctx, o, ev))
+		if err := s.CreateOrder(ctx, o, ev); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("CreateOrder(existing) = %v, want ErrExists", err)
+		}
+		got, err := s.GetOrder(ctx, "o1")
+		testutil.Must(t, err)
+		if got.Version != 1 || got.Refs.Requestor != "WO-o1" {
+			t.Fatalf("GetOrder = version %d refs %+v, want 1 and WO-o1", got.Version, got.Refs)
+		}
+		got.ClientStatus = "Order Late"
+		testutil.Must(t, s.UpdateOrder(ctx, got, &model.Event{ID: "ev2", Type: model.EventOrderUpdated, Direction: model.DirectionIn, Protocol: model.ProtocolREST}))
+		if got.Version != 2 {
+			t.Fatalf("version after update = %d, want 2", got.Version)
+		}
+		stale, _ := s.GetOrder(ctx, "o1")
+		stale.Version = 1
+		if err := s.UpdateOrder(ctx, stale); !errors.Is(err, model.ErrVersionConflict) {
+			t.Fatalf("UpdateOrder(stale) = %v, want ErrVersionConflict", err)
+		}
+		evs, err := s.Events(ctx, "o1")
+		testutil.Must(t, err)
+		if len(evs) != 2 || evs[0].ID != "ev-o1" || evs[1].ID != "ev2" || evs[1].OrderVersion != 2 {
+			t.Fatalf("Events = %+v, want ev-o1 then ev2 at version 2", evs)
+		}
+		if _, err := s.GetOrder(ctx, "nope"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("GetOrder(unknown) = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Events(ctx, "nope"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("Events(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestFenceRefusesSecondApplication(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		o, ev := newOrder("o2")
+		testutil.Must(t, s.CreateOrder(ctx, o, ev))
+		o.ClientStatus = "a"
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e", Type: model.EventOrderUpdated}}, "msg-1", "first"))
+		o.ClientStatus = "b"
+		err := s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e2", Type: model.EventOrderUpdated}}, "msg-1", "second")
+		var dup *store.DuplicateError
+		if !errors.As(err, &dup) || dup.Value != "first" {
+			t.Fatalf("second application = %v, want DuplicateError with the first value", err)
+		}
+		got, _ := s.GetOrder(ctx, "o2")
+		if got.ClientStatus != "a" || got.Version != 2 {
+			t.Fatalf("order after duplicate = %q v%d, want a v2 (nothing applied twice)", got.ClientStatus, got.Version)
+		}
+	})
+}
+
+func TestRefsAndAnswers(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		won, err := s.ClaimRef(ctx, "emg", "servicer", "1-99", "A")
+		testutil.Must(t, err)
+		again, err := s.ClaimRef(ctx, "emg", "servicer", "1-99", "B")
+		testutil.Must(t, err)
+		if won != "A" || again != "A" {
+			t.Fatalf("ClaimRef = %q then %q, want A twice (first claim wins)", won, again)
+		}
+		id, err := s.FindByRef(ctx, "emg", "servicer", "1-99")
+		if err != nil || id != "A" {
+			t.Fatalf("FindByRef = %q, %v, want A", id, err)
+		}
+		if _, err := s.FindByRef(ctx, "pruvan", "servicer", "1-99"); !errors.Is(err, model.ErrNotFound) {
+			t.Fatalf("FindByRef(other partner) = %v, want ErrNotFound (refs are per partner)", err)
+		}
+		first, stored, err := s.RememberAnswer(ctx, "k", []byte("one"))
+		testutil.Must(t, err)
+		second, stored2, err := s.RememberAnswer(ctx, "k", []byte("two"))
+		testutil.Must(t, err)
+		if !stored || stored2 || string(first) != "one" || string(second) != "one" {
+			t.Fatalf("RememberAnswer = %q/%v then %q/%v, want the first answer both times", first, stored, second, stored2)
+		}
+	})
+}
+
+func TestConcurrentUpdatesOneWins(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		o, ev := newOrder("o3")
+		testutil.Must(t, s.CreateOrder(ctx, o, ev))
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				mine, _ := s.GetOrder(ctx, "o3")
+				mine.Version = 1
+				mine.ClientStatus = fmt.Sprint("writer ", i)
+				errs[i] = s.UpdateOrder(ctx, mine)
+			}(i)
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, model.ErrVersionConflict):
+				t.Fatalf("concurrent update error = %v, want nil or ErrVersionConflict", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d of %d concurrent writers of version 1 won, want exactly 1", wins, n)
+		}
+	})
+}
+
+func TestStreamConsumerGroupSeesEveryEventOnce(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		testutil.Must(t, rdb.XGroupCreateMkStream(ctx, s.StreamKey(), "platform", "0").Err())
+		want := map[string]bool{}
+		for i := 0; i < 5; i++ {
+			o, ev := newOrder(fmt.Sprint("s", i))
+			testutil.Must(t, s.CreateOrder(ctx, o, ev))
+			want[ev.ID] = true
+			up := &model.Event{ID: fmt.Sprint("up", i), Type: model.EventOrderUpdated}
+			testutil.Must(t, s.UpdateOrder(ctx, o, up))
+			want[up.ID] = true
+		}
+		_, _ = s.PublishPending(ctx) // nothing pending: must not publish again
+		seen := map[string]int{}
+		for {
+			res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "platform", Consumer: "c1",
+				Streams: []string{s.StreamKey(), ">"}, Count: 100, Block: -1}).Result()
+			if errors.Is(err, redis.Nil) || (err == nil && len(res[0].Messages) == 0) {
+				break
+			}
+			testutil.Must(t, err)
+			for _, m := range res[0].Messages {
+				seen[m.Values["event_id"].(string)]++
+				rdb.XAck(ctx, s.StreamKey(), "platform", m.ID)
+			}
+		}
+		for id := range want {
+			if seen[id] != 1 {
+				t.Errorf("event %s seen %d times by the consumer group, want 1", id, seen[id])
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("consumer group saw %d events, want %d", len(seen), len(want))
+		}
+	})
+}
+
+func TestOrdersSurviveRedisRestartWithAOF(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	s := store.New(rdb, nil)
+	o, ev := newOrder("aof")
+	testutil.Must(t, s.CreateOrder(ctx, o, ev))
+	o.ClientStatus = "kept"
+	testutil.Must(t, s.UpdateOrder(ctx, o, &model.Event{ID: "aof-2", Type: model.EventOrderUpdated}))
+	srv.Restart() // SIGKILL: only what AOF persisted survives
+	got, err := s.GetOrder(ctx, "aof")
+	testutil.Must(t, err)
+	evs, err := s.Events(ctx, "aof")
+	testutil.Must(t, err)
+	if got.ClientStatus != "kept" || got.Version != 2 || len(evs) != 2 {
+		t.Fatalf("after kill -9 and restart: status %q v%d with %d events, want kept v2 with 2", got.ClientStatus, got.Version, len(evs))
+	}
+	n, err := rdb.XLen(ctx, s.StreamKey()).Result()
+	testutil.Must(t, err)
+	if n != 2 {
+		t.Fatalf("stream length after restart = %d, want 2", n)
+	}
+}
