@@ -1,0 +1,136 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/equus/sogateway/"
+
+// allowed lists, per package (path relative to the module root; a trailing
+// "/" covers sub-packages), the packages of ours it may import in non-test
+// code. Third-party rules are in forbiddenThirdParty.
+var allowed = map[string][]string{
+	"cmd/gatewayd/":     {"*"},
+	"gateway/":          {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue"},
+	"soap":              {"mappings", "configs", "internal/model"},
+	"mail":              {"mappings", "configs", "internal/model"},
+	"mappings":          {"internal/model"},
+	"adapters":          {"configs", "internal/model"},
+	"configs":           {},
+	"internal/model":    {},
+	"internal/store":    {"internal/model"},
+	"internal/intake":   {"internal/model", "internal/store"},
+	"internal/queue":    {"internal/model"},
+	"internal/dispatch": {"internal/model", "internal/queue", "internal/store", "adapters", "mappings", "configs"},
+	"internal/testutil": {"internal/model"},
+	"internal/archtest": {},
+	"bench/":            {"*"},
+}
+
+// forbiddenThirdParty lists third-party imports a package must never take.
+var forbiddenThirdParty = map[string][]string{
+	"internal/model": {"."}, // std lib only
+	"mappings":       {"github.com/redis/", "github.com/gin-gonic/"},
+	"configs":        {"github.com/redis/", "github.com/gin-gonic/"},
+}
+
+func rule(pkg string) ([]string, bool) {
+	if r, ok := allowed[pkg]; ok {
+		return r, true
+	}
+	for k, r := range allowed {
+		if strings.HasSuffix(k, "/") && (pkg+"/" == k || strings.HasPrefix(pkg, k)) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+func permits(rules []string, imp string) bool {
+	for _, r := range rules {
+		if r == "*" || r == imp || (strings.HasSuffix(r, "/") && (imp+"/" == r || strings.HasPrefix(imp, r))) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestImportDirection(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := map[string]map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		if imports[rel] == nil {
+			imports[rel] = map[string]bool{}
+		}
+		for _, im := range f.Imports {
+			imports[rel][strings.Trim(im.Path.Value, `"`)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []string
+	for p := range imports {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	if len(pkgs) < 5 {
+		t.Fatalf("found only %d packages under %s; the walk is broken", len(pkgs), root)
+	}
+	for _, pkg := range pkgs {
+		rules, ok := rule(pkg)
+		if !ok {
+			t.Errorf("package %s has no import rule: add it to docs/architecture.md and to this test", pkg)
+			continue
+		}
+		for imp := range imports[pkg] {
+			if strings.HasPrefix(imp, module) {
+				target := strings.TrimPrefix(imp, module)
+				if !permits(rules, target) {
+					t.Errorf("%s imports %s, which docs/architecture.md does not allow", pkg, target)
+				}
+				continue
+			}
+			for _, bad := range forbiddenThirdParty[pkg] {
+				if bad == "." && strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+					t.Errorf("%s imports %s: it may use the standard library only", pkg, imp)
+				} else if bad != "." && strings.HasPrefix(imp, bad) {
+					t.Errorf("%s imports %s, which it must never use", pkg, imp)
+				}
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found: %v", err)
+	}
+}
