@@ -104,6 +104,7 @@ type crule struct {
 	typ      string
 	required bool
 	pattern  *regexp.Regexp
+	expect   string
 	maxItems int
 	hasDef   bool
 	def      any
@@ -866,7 +867,7 @@ func normConst(v any) any {
 }
 
 func (c *compiler) compileRule(r *Rule, parent tkind) *crule {
-	cr := &crule{pos: r.Pos, where: c.where(r.Pos), toText: r.To, required: r.Required, maxItems: r.MaxItems}
+	cr := &crule{pos: r.Pos, where: c.where(r.Pos), toText: r.To, required: r.Required, maxItems: r.MaxItems, expect: r.Expect}
 	var want string
 	cr.to, want = c.compileTarget(r, parent)
 	n := 0

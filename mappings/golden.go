@@ -58,6 +58,7 @@ type batchView struct {
 type itemView struct {
 	Index   int          `json:"index"`
 	Key     string       `json:"key,omitempty"`
+	Kind    string       `json:"kind,omitempty"`
 	Inbound *inboundView `json:"inbound,omitempty"`
 	Error   *errorView   `json:"error,omitempty"`
 	Explain []Trace      `json:"explain,omitempty"`
@@ -81,7 +82,7 @@ type errorView struct {
 func viewBatch(b *Batch, keepVersion bool) batchView {
 	v := batchView{Items: make([]itemView, len(b.Items))}
 	for i, it := range b.Items {
-		iv := itemView{Index: it.Index, Key: it.Key, Explain: it.Trace}
+		iv := itemView{Index: it.Index, Key: it.Key, Kind: it.Kind, Explain: it.Trace}
 		if it.Inbound != nil {
 			in := *it.Inbound
 			if !keepVersion {

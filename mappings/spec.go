@@ -278,7 +278,9 @@ type Rule struct {
 	Type     string `yaml:"type"`
 	Required bool   `yaml:"required"`
 	// Pattern is a regexp a string value must match.
-	Pattern  string `yaml:"pattern"`
+	Pattern string `yaml:"pattern"`
+	// Expect describes what Pattern accepts, for error messages ("a 5-digit ZIP code").
+	Expect   string `yaml:"expect"`
 	MaxItems int    `yaml:"max_items"`
 	// Default is used when the input value is absent.
 	Default any `yaml:"default"`

@@ -42,7 +42,9 @@ type Batch struct {
 type Item struct {
 	Index int
 	// Key is the element's key (the mapping's key path, e.g. workOrderNumber), if any.
-	Key     string
+	Key string
+	// Kind is the message kind that matched ("" when none did).
+	Kind    string
 	Inbound *model.Inbound
 	// Err is a *RuleError naming the rule, the input path and the field.
 	Err error
@@ -339,6 +341,7 @@ func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *st
 			Msg: "no message kind matches (kinds: " + strings.Join(m.Kinds(), ", ") + ")", Kind: model.ErrInvalid}
 		return
 	}
+	it.Kind = k.name
 	id := msgID
 	if k.messageID != nil {
 		id = e.get(k.messageID, e.bodyRes).String()
@@ -468,6 +471,9 @@ func (e *env) value(r *crule, ctx gjson.Result) (any, bool, error) {
 			return nil, false, e.fail(r, model.ErrInvalid, "must be a string")
 		}
 		if !r.pattern.MatchString(s) {
+			if r.expect != "" {
+				return nil, false, e.fail(r, model.ErrInvalid, "must be %s, got %q", r.expect, s)
+			}
 			return nil, false, e.fail(r, model.ErrInvalid, "%q does not match %s", s, r.pattern)
 		}
 	}
@@ -497,6 +503,9 @@ func checkType(typ string, r gjson.Result) string {
 	}
 	if ok {
 		return ""
+	}
+	if typ == tyTime {
+		return "must be a timestamp (epoch number or RFC 3339), got " + jsonKind(r)
 	}
 	return "must be " + article(typ) + ", got " + jsonKind(r)
 }
