@@ -3,6 +3,8 @@ package soap
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +52,8 @@ func (r *recorder) Calls() []Call {
 
 func newTestHandler(t testing.TB, b Backend, mod func(*Options)) *Handler {
 	t.Helper()
-	opt := &Options{Users: []User{{Name: testUser, Password: NewSecret(testPassword)}}}
+	opt := &Options{Users: []User{{Name: testUser, Password: NewSecret(testPassword)}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if mod != nil {
 		mod(opt)
 	}

@@ -1,0 +1,142 @@
+package soap
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedEnvelopes adds every golden request body to f's corpus.
+func seedEnvelopes(f *testing.F) {
+	reqs, _ := filepath.Glob("testdata/golden/*.req")
+	for _, p := range reqs {
+		t := &testing.T{}
+		_, _, _, body := goldenRequest(t, p)
+		f.Add(body)
+	}
+	f.Add([]byte(env(V12, textToken("u", "p")+`<wsa:MessageID xmlns:wsa="`+nsWSA+`">m-1</wsa:MessageID>`,
+		opBody(rea, "taskId", "a&amp;b", "solution", "<![CDATA[x]]>", "closed", "true"))))
+}
+
+// render writes e back as an envelope, escaping every value.
+func (e *envelope) render() []byte {
+	var b bytes.Buffer
+	ns := nsEnv11
+	if e.version == V12 {
+		ns = nsEnv12
+	}
+	b.WriteString(`<s:Envelope xmlns:s="` + ns + `"><s:Header>`)
+	if tok := e.security; tok != nil {
+		b.WriteString(`<w:Security xmlns:w="` + nsWSSE + `" xmlns:u="` + nsWSU + `"><w:UsernameToken><w:Username>`)
+		escape(&b, tok.username)
+		b.WriteString(`</w:Username><w:Password Type="`)
+		escape(&b, tok.passwordType)
+		b.WriteString(`">`)
+		escape(&b, tok.password)
+		b.WriteString(`</w:Password><w:Nonce EncodingType="`)
+		escape(&b, tok.nonceEncoding)
+		b.WriteString(`">`)
+		escape(&b, tok.nonce)
+		b.WriteString(`</w:Nonce><u:Created>`)
+		escape(&b, tok.created)
+		b.WriteString(`</u:Created></w:UsernameToken></w:Security>`)
+	}
+	if e.messageID != "" {
+		b.WriteString(`<a:MessageID xmlns:a="` + nsWSA + `">`)
+		escape(&b, e.messageID)
+		b.WriteString(`</a:MessageID>`)
+	}
+	b.WriteString(`</s:Header><s:Body>`)
+	open := func(n xml.Name) {
+		b.WriteString("<" + n.Local + ` xmlns="`)
+		escape(&b, n.Space)
+		b.WriteString(`"`)
+	}
+	open(e.op)
+	b.WriteString(` xmlns:i="` + nsXSI + `">`)
+	for _, p := range e.params {
+		open(p.name)
+		if p.nil {
+			b.WriteString(` i:nil="true"`)
+		}
+		b.WriteString(">")
+		escape(&b, p.value)
+		b.WriteString("</" + p.name.Local + ">")
+	}
+	b.WriteString("</" + e.op.Local + "></s:Body></s:Envelope>")
+	return b.Bytes()
+}
+
+// FuzzParseEnvelope checks the parser never panics, fails only with its
+// sentinels, and that what it extracts survives being written and read again.
+func FuzzParseEnvelope(f *testing.F) {
+	seedEnvelopes(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := parseEnvelope(data, 16)
+		if err != nil {
+			var pe *ParamError
+			if !errors.As(err, &pe) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrDocType) &&
+				!errors.Is(err, ErrVersionMismatch) && !errors.Is(err, ErrMustUnderstand) {
+				t.Fatalf("parseEnvelope(%q) = %v, which wraps none of the parser's sentinels", data, err)
+			}
+			return
+		}
+		if e.version != V11 && e.version != V12 || e.op.Local == "" {
+			t.Fatalf("parseEnvelope(%q) = version %q op %q, want a version and an operation", data, e.version, e.op.Local)
+		}
+		if e.security != nil {
+			// The writer always writes Nonce and Created; compare with what it wrote.
+			cp := *e.security
+			e.security = &cp
+		}
+		again, err := parseEnvelope(e.render(), 16)
+		if err != nil {
+			t.Fatalf("parseEnvelope(render(%q)) = %v\n%s", data, err, e.render())
+		}
+		if e.params == nil {
+			e.params = []rawParam{}
+		}
+		if again.params == nil {
+			again.params = []rawParam{}
+		}
+		if !reflect.DeepEqual(e, again) {
+			t.Fatalf("round trip of %q:\n got %+v\nwant %+v", data, again, e)
+		}
+	})
+}
+
+// FuzzHandler posts arbitrary bodies: every answer is a well-formed envelope,
+// and a 200 only follows a backend call.
+func FuzzHandler(f *testing.F) {
+	seedEnvelopes(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec := &recorder{}
+		h := newTestHandler(t, rec, func(o *Options) {
+			o.Now = func() time.Time { return testNow }
+			o.MaxBodyBytes = 4096
+		})
+		for _, ct := range []string{"text/xml", "application/soap+xml"} {
+			r := httptest.NewRequest(http.MethodPost, DefaultPath, bytes.NewReader(data))
+			r.Header.Set("Content-Type", ct)
+			r.SetBasicAuth(testUser, testPassword)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if err := wellFormed(w.Body.Bytes()); err != nil {
+				t.Fatalf("answer to %q is not well-formed: %v\n%s", data, err, w.Body)
+			}
+			if !strings.Contains(w.Body.String(), "Envelope") {
+				t.Fatalf("answer to %q is not an envelope: %s", data, w.Body)
+			}
+			if w.Code == 200 && len(rec.Calls()) == 0 {
+				t.Fatalf("answer to %q is 200 without a backend call", data)
+			}
+		}
+	})
+}
