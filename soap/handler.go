@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,20 @@ func (c *Call) Digest() string {
 		writeField(c.Params[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Document returns the call as the JSON document the mappings translate:
+// {"operation": ..., "params": {...}, "username": ...}.
+func (c *Call) Document() []byte {
+	b, err := json.Marshal(struct {
+		Operation string            `json:"operation"`
+		Params    map[string]string `json:"params"`
+		Username  string            `json:"username"`
+	}{c.Operation, c.Params, c.Username})
+	if err != nil { // a map of strings always marshals
+		panic("soap: marshal call document: " + err.Error())
+	}
+	return b
 }
 
 // Options configures the handler. A nil *Options is the zero value, and the
@@ -295,7 +310,8 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 		return call, &Fault{Code: CodeClient, Reason: ReasonMalformed, Text: "the request body could not be read", Err: err}
 	}
 	call.Raw = body
-	env, err := parseEnvelope(body, h.opt.MaxDepth)
+	// .NET clients may start the body with a UTF-8 byte order mark.
+	env, err := parseEnvelope(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), h.opt.MaxDepth)
 	if err != nil {
 		return call, parseFault(err)
 	}

@@ -117,6 +117,8 @@ func TestCalls(t *testing.T) {
 			V11, rea, map[string]string{"taskId": "T-1", "solution": "s"}},
 		{"unqualified parameters", req{"text/xml", "", "ok", env(V11, "", `<t:`+ack+` xmlns:t="http://tempuri.org/"><taskId>T-1</taskId><externalReference>R</externalReference></t:`+ack+`>`)},
 			V11, ack, map[string]string{"taskId": "T-1", "externalReference": "R"}},
+		{"UTF-8 byte order mark", req{"text/xml", "", "ok", "\xef\xbb\xbf" + env(V11, "", opBody(ack, "taskId", "T-1", "externalReference", "R"))},
+			V11, ack, map[string]string{"taskId": "T-1", "externalReference": "R"}},
 		{"CDATA and entities", req{"text/xml", "", "ok", env(V11, "", opBody(upd, "taskId", "T-1", "message", "<![CDATA[a<b]]> &amp; &#233;"))},
 			V11, upd, map[string]string{"taskId": "T-1", "message": "a<b & é"}},
 		{"wsse text", req{"text/xml", "", "", env(V11, textToken(testUser, testPassword), opBody(ack, "taskId", "T-1", "externalReference", "R"))},
@@ -351,6 +353,9 @@ func TestCallFields(t *testing.T) {
 	c := rec.Calls()[0]
 	if c.MessageID != "urn:uuid:1234" || c.Action != "http://tempuri.org/"+upd || string(raw) != body {
 		t.Errorf("call MessageID %q Action %q Raw %q, want urn:uuid:1234, the action and the body", c.MessageID, c.Action, raw)
+	}
+	if got, want := string(c.Document()), `{"operation":"`+upd+`","params":{"message":"m","taskId":"T-1"},"username":"`+testUser+`"}`; got != want {
+		t.Errorf("Document() = %s, want %s", got, want)
 	}
 	same := Call{Operation: upd, Params: map[string]string{"message": "m", "taskId": "T-1"}, Version: V12, Username: "x"}
 	other := Call{Operation: upd, Params: map[string]string{"message": "m2", "taskId": "T-1"}}
