@@ -280,6 +280,12 @@ func (d *decoder) decodeTransform(n *yaml.Node, t *Transform) {
 	}
 }
 
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'": true, "did not find expected ',' or '}'": true,
+	"did not find expected '-' indicator": true, "did not find expected key": true,
+	"did not find expected node content": true, "found undefined tag handle": true,
+}
+
 var yamlLineRE = regexp.MustCompile(`line (\d+)(?:, column (\d+))?: (.*)`)
 
 // parseYAML parses src into a document node, turning syntax errors into LoadErrors.
@@ -295,6 +301,9 @@ func parseYAML(file string, src []byte) (*yaml.Node, LoadErrors) {
 			}
 			msg = m[3]
 		}
+		if yamlParserProblems[msg] {
+			line++ // yaml.v3 reports parser (not scanner) errors with 0-based lines
+		}
 		return nil, LoadErrors{{File: file, Line: line, Col: col, Msg: "yaml: " + msg}}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -307,7 +316,11 @@ func parseYAML(file string, src []byte) (*yaml.Node, LoadErrors) {
 func hint(s string, names []string) string {
 	best, bestD := "", 1<<30
 	for _, n := range names {
-		if d := levenshtein(strings.ToLower(s), strings.ToLower(n)); d < bestD {
+		d := levenshtein(strings.ToLower(s), strings.ToLower(n))
+		if len(s) >= 3 && strings.HasPrefix(strings.ToLower(n), strings.ToLower(s)) {
+			d = min(d, 1)
+		}
+		if d < bestD {
 			best, bestD = n, d
 		}
 	}

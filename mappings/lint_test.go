@@ -1,0 +1,123 @@
+package mappings
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeMapping writes one partner mapping p/p.yaml under a temp dir and returns the dir.
+func writeMapping(t *testing.T, partner, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, partner), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, partner, partner+".yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const lintHead = `partner: p
+protocols: [rest]
+routes:
+  - name: main
+    path: /orders
+inbound:
+  - kind: k
+    event: order.updated
+    rules:
+`
+
+// TestLintErrors loads one broken mapping per error kind and checks the
+// exact file:line:col and message of the error.
+func TestLintErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string // "line:col: message"
+	}{
+		{"unknown top-level key", "partner: p\nprotocol: [rest]\n", `2:1: unknown key "protocol" in spec (did you mean "protocols"?)`},
+		{"unknown rule key", lintHead + "      - to: refs.requestor\n        form: id\n", `11:9: unknown key "form" in rule (did you mean "from"?)`},
+		{"unknown transform", lintHead + "      - to: fields.note\n        from: note\n        do: [trim, {trunc: 10}]\n", `12:21: unknown transform "trunc" (did you mean "truncate"?)`},
+		{"invalid gjson path", lintHead + "      - to: fields.note\n        from: a..b\n", `11:15: invalid path "a..b": empty path component`},
+		{"unknown modifier", lintHead + "      - to: fields.note\n        from: items|@revers\n", `11:15: invalid path "items|@revers": unknown modifier @revers`},
+		{"unknown root", lintHead + "      - to: fields.note\n        from: $header.X-Id\n", `11:15: unknown root "$header" (did you mean "$headers"?)`},
+		{"unknown canonical field", lintHead + "      - to: refs.requester\n        from: id\n", `10:13: unknown canonical field "refs.requester" (did you mean "refs.requestor"?)`},
+		{"bad canonical field name", lintHead + "      - to: fields.DueDate\n        from: id\n", `10:13: canonical field name "DueDate" must be lower_snake_case`},
+		{"unknown event type", strings.Replace(lintHead, "order.updated", "order.updatd", 1) + "      - {to: refs.requestor, from: id}\n", `8:12: unknown event type "order.updatd" (did you mean "order.updated"?)`},
+		{"type mismatch transform", lintHead + "      - to: fields.n\n        from: n\n        type: number\n        do: [{truncate: 3}]\n", `13:15: type mismatch: truncate needs a string, got a number`},
+		{"type mismatch target", lintHead + "      - to: accepted\n        value: \"yes\"\n", `10:13: type mismatch: accepted needs a boolean, the rule gives a string`},
+		{"type mismatch value vs type", lintHead + "      - to: fields.n\n        value: 3\n        type: boolean\n", `12:15: type mismatch: value is a number, type says boolean`},
+		{"unknown type", lintHead + "      - to: fields.n\n        from: n\n        type: integer\n", `12:15: unknown type "integer" (known: string, number, boolean, array, object, timestamp)`},
+		{"unknown map", lintHead + "      - to: status\n        from: s\n        do: [{map: stat}]\n", `12:15: unknown map "stat"`},
+		{"unknown status table", lintHead + "      - to: status\n        from: s\n        status: creat\n", `12:17: unknown status table "creat"`},
+		{"invalid pattern", lintHead + "      - to: fields.zip\n        from: zip\n        pattern: '^(\\d{5}$'\n", `12:18: invalid pattern: error parsing regexp: missing closing ): ` + "`^(\\d{5}$`"},
+		{"unknown route", strings.Replace(lintHead, "    event: order.updated\n", "    event: order.updated\n    match: {route: mian}\n", 1) + "      - {to: refs.requestor, from: id}\n", `9:20: unknown route "mian" (did you mean "main"?)`},
+		{"yaml syntax", "partner: p\ninbound:\n  - kind: [k\n", `3:1: yaml: did not find expected ',' or ']'`},
+		{"wrong node kind", "partner: p\ninbound: k\n", `2:10: expected a list, got "k"`},
+		{"partner name", "partner: q\n", `1:10: partner "q" must equal the folder and file name "p"`},
+		{"render canonical path", "partner: p\nrenders:\n  r:\n    format: json\n    rules:\n      - to: id\n        from: order.refs.requester\n", `7:15: unknown canonical field "requester" in order.refs (did you mean "requestor"?)`},
+		{"secret value in auth", "partner: p\nauth:\n  kind: apikey\n  secret_env: s3cr3t-value\n", `4:15: auth.secret_env must name an environment variable (A-Z, 0-9, _), never hold a value`},
+		{"unknown auth kind", "partner: p\nauth:\n  kind: api-key\n", `3:9: auth: unknown kind "api-key" (did you mean "apikey"?)`},
+		{"status table status", "partner: p\nstatuses:\n  s:\n    rows:\n      - {partner: done, status: finished}\n", `5:33: status table s: "finished" is not a canonical status`},
+		{"unknown render format", "partner: p\nrenders:\n  r:\n    format: jsn\n", `4:13: render r: unknown format "jsn" (known: json, xml, text) (did you mean "json"?)`},
+		{"bad condition", lintHead[:len(lintHead)-len("    rules:\n")] + "    match: {path: a, equals: x, exists: true}\n", `9:12: a condition tests its path with one of equals, in, exists, matches (use all: for several)`},
+		{"unknown task field", lintHead + "      - to: tasks\n        from: services\n        each:\n          - {to: title, from: n}\n", `13:18: unknown task field "title" (known: id, name, status, instructions, fields.<name>)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeMapping(t, "p", tc.src)
+			_, err := Load(dir)
+			var le LoadErrors
+			if !errors.As(err, &le) {
+				t.Fatalf("Load = %v, want LoadErrors", err)
+			}
+			want := filepath.Join(dir, "p", "p.yaml") + ":" + tc.want
+			for _, e := range le {
+				if e.Error() == want {
+					return
+				}
+			}
+			t.Errorf("Load errors = \n%v\nwant one equal to\n%s", le, want)
+		})
+	}
+}
+
+// TestLintListsEveryError checks that all errors are reported, sorted by position.
+func TestLintListsEveryError(t *testing.T) {
+	src := lintHead + "      - to: refs.requester\n        from: a..b\n        do: [trimm]\n"
+	dir := writeMapping(t, "p", src)
+	_, err := Load(dir)
+	var le LoadErrors
+	if !errors.As(err, &le) {
+		t.Fatalf("Load = %v, want LoadErrors", err)
+	}
+	var got []string
+	for _, e := range le {
+		got = append(got, strings.TrimPrefix(e.Error(), filepath.Join(dir, "p", "p.yaml")+":"))
+	}
+	want := []string{
+		`10:13: unknown canonical field "refs.requester" (did you mean "refs.requestor"?)`,
+		`11:15: invalid path "a..b": empty path component`,
+		`12:14: unknown transform "trimm" (did you mean "trim"?)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Load errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestShippedMappingsValidate(t *testing.T) {
+	var out, errb strings.Builder
+	if code := CLIValidate(".", &out, &errb); code != 0 {
+		t.Fatalf("CLIValidate(.) = %d, stderr:\n%s", code, errb.String())
+	}
+	for _, p := range []string{"pruvan", "extend"} {
+		if !strings.Contains(out.String(), "ok "+p+" sha256:") {
+			t.Errorf("CLIValidate output lacks %s:\n%s", p, out.String())
+		}
+	}
+}
