@@ -191,6 +191,7 @@ func (g *Gateway) redisCheck(ctx context.Context) CheckResult {
 	var warns []string
 	if g.d.Embedded {
 		warns = append(warns, "embedded in-process Redis: nothing survives a restart")
+		detail["appendonly"] = "no (embedded: nothing is persisted)"
 	}
 	if v, err := rdb.ConfigGet(ctx, "appendonly").Result(); err == nil {
 		detail["appendonly"] = v["appendonly"]

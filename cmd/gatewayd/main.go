@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +26,7 @@ func main() {
 
 const usage = `usage:
   gatewayd [serve] [-config configs/gateway.yaml]
+  gatewayd healthcheck            (GET /healthz on GATEWAY_ADDR; for container HEALTHCHECKs)
   gatewayd mappings validate [DIR]
   gatewayd mappings test [DIR]
   gatewayd mappings translate --partner P [--explain] [--out KIND] < input
@@ -32,6 +35,9 @@ const usage = `usage:
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "mappings" {
 		return runMappings(args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(stderr)
 	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
@@ -109,4 +115,24 @@ func publishLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// healthcheck asks the local gateway's /healthz, for images without curl.
+func healthcheck(stderr io.Writer) int {
+	addr := envOr("GATEWAY_ADDR", ":8080")
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: status", resp.StatusCode)
+		return 1
+	}
+	return 0
 }
