@@ -1,0 +1,50 @@
+package dispatch
+
+import (
+	"fmt"
+
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/mappings"
+)
+
+// Rendered is a payload rendered by a partner mapping.
+type Rendered struct {
+	ContentType string
+	Body        []byte
+	Subject     string
+	Headers     map[string]string
+}
+
+// Renderer renders an order for a partner with one of its mapping's renders
+// (order, update_values, pull, maintenance_notice …). It returns an error
+// wrapping mappings.ErrUnknownRender when the mapping lacks the render.
+type Renderer interface {
+	Render(partner, kind string, o *model.Order, ev *model.Event, extra map[string]any) (*Rendered, error)
+}
+
+// MappingGetter is what MappingRenderer needs: *mappings.Registry and
+// *mappings.Set satisfy it.
+type MappingGetter interface {
+	Get(partner string) *mappings.Mapping
+}
+
+// MappingRenderer renders with the live mappings of a registry or set.
+type MappingRenderer struct{ Mappings MappingGetter }
+
+var _ Renderer = MappingRenderer{}
+
+// ErrNoMapping is returned when a vendor's mapping is not loaded.
+var ErrNoMapping = fmt.Errorf("dispatch: mapping not loaded: %w", model.ErrNotFound)
+
+// Render renders o with partner's mapping.
+func (r MappingRenderer) Render(partner, kind string, o *model.Order, ev *model.Event, extra map[string]any) (*Rendered, error) {
+	m := r.Mappings.Get(partner)
+	if m == nil {
+		return nil, fmt.Errorf("dispatch: render %s for %s: %w", kind, partner, ErrNoMapping)
+	}
+	out, err := m.Render(kind, o, ev, extra)
+	if err != nil {
+		return nil, err
+	}
+	return &Rendered{ContentType: out.ContentType, Body: out.Body, Subject: out.Subject, Headers: out.Headers}, nil
+}

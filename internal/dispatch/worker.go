@@ -1,0 +1,274 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/equus/sogateway/adapters"
+	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/queue"
+	"github.com/equus/sogateway/mappings"
+)
+
+// Run starts the workers of every vendor that is pushed to (dispatch.workers,
+// or the vendor's own workers, each claiming dispatch.claim_batch jobs at a
+// time) and a reaper that returns expired leases every dispatch.reap_every.
+// It blocks until ctx ends and the workers have stopped; leases not yet
+// handled are given back without spending attempts.
+func (s *Service) Run(ctx context.Context) error {
+	for _, name := range s.names {
+		v := s.vendors[name]
+		if len(v.adapters) == 0 && v.unavailable == "" {
+			continue // pull only
+		}
+		n := v.cfg.Workers
+		if n <= 0 {
+			n = s.cfg.Workers
+		}
+		for i := 0; i < n; i++ {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				_ = s.q.Run(ctx, v.name, s.cfg.ClaimBatch, func(ctx context.Context, ls []*queue.Lease) {
+					s.handleBatch(ctx, v, ls)
+				})
+			}()
+		}
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(s.cfg.ReapEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := s.q.Reap(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("dispatch: reap", "err", err)
+				}
+			}
+		}
+	}()
+	<-ctx.Done()
+	s.wg.Wait()
+	return nil
+}
+
+// DeliverDue claims and delivers the vendor's jobs that are due now, batch
+// after batch, until none is left (or max jobs were handled; max <= 0 means
+// 10000), and returns how many it handled. Run does the same continuously;
+// DeliverDue serves tests and one-shot tools.
+func (s *Service) DeliverDue(ctx context.Context, vendorName string, max int) (int, error) {
+	v, err := s.vendor(vendorName)
+	if err != nil {
+		return 0, err
+	}
+	if max <= 0 {
+		max = 10000
+	}
+	n := 0
+	for n < max {
+		ls, err := s.q.Claim(ctx, v.name, min(s.cfg.ClaimBatch, max-n))
+		if err != nil {
+			return n, fmt.Errorf("dispatch: claim %s: %w", v.name, err)
+		}
+		if len(ls) == 0 {
+			return n, nil
+		}
+		s.handleBatch(ctx, v, ls)
+		n += len(ls)
+	}
+	return n, nil
+}
+
+func (s *Service) handleBatch(ctx context.Context, v *vendor, ls []*queue.Lease) {
+	for i, l := range ls {
+		if ctx.Err() != nil {
+			// Shutting down: give the rest back at once, attempts unspent.
+			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			for _, rest := range ls[i:] {
+				_, _ = s.q.Retry(bg, rest, time.Time{}, "gateway shutting down", false)
+			}
+			cancel()
+			return
+		}
+		s.handle(ctx, v, l)
+	}
+}
+
+// handle delivers one leased job and settles it.
+func (s *Service) handle(ctx context.Context, v *vendor, l *queue.Lease) {
+	var p payload
+	if err := json.Unmarshal(l.Job.Payload, &p); err != nil || p.Event == nil {
+		s.bury(ctx, v, l, nil, "undecodable job payload")
+		return
+	}
+	rec, err := s.loadRecord(ctx, p.OrderID, l.Job.ID)
+	if err != nil {
+		now := s.clock.Now().UTC()
+		rec = &Delivery{Delivery: model.Delivery{ID: l.Job.ID, OrderID: p.OrderID, EventID: p.Event.ID, Partner: v.name,
+			Transport: p.Transport, Status: model.DeliverySending, CreatedAt: now}, Event: string(p.Event.Type), Vendor: v.name, Seq: now.UnixNano()}
+	}
+	if reason := s.unavailable(ctx, v); reason != "" {
+		s.bury(ctx, v, l, rec, "vendor "+v.name+" cannot receive: "+reason)
+		return
+	}
+	a := v.adapters[p.Transport]
+	if a == nil {
+		s.bury(ctx, v, l, rec, fmt.Sprintf("vendor %s has no %s transport", v.name, p.Transport))
+		return
+	}
+	o, err := s.st.GetOrder(ctx, p.OrderID)
+	if errors.Is(err, model.ErrNotFound) {
+		s.bury(ctx, v, l, rec, "order "+p.OrderID+" no longer exists")
+		return
+	}
+	if err != nil {
+		s.retry(ctx, v, l, rec, s.clock.Now().Add(v.retry.BaseDelay), "order store: "+err.Error(), false)
+		return
+	}
+	if s.r == nil {
+		s.bury(ctx, v, l, rec, "no renderer configured")
+		return
+	}
+	out, err := s.r.Render(v.cfg.Mapping, p.Render, o, p.Event, map[string]any{
+		"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport})
+	if err != nil {
+		msg := "render " + p.Render + ": " + err.Error()
+		if errors.Is(err, mappings.ErrUnknownRender) || errors.Is(err, model.ErrNotFound) {
+			s.bury(ctx, v, l, rec, msg)
+		} else {
+			s.retryBackoff(ctx, v, l, rec, 0, msg)
+		}
+		return
+	}
+	if until := time.Until(l.Until); until < v.cfg.Timeout+5*time.Second {
+		if err := s.q.Extend(ctx, l); err != nil {
+			s.log.Warn("dispatch: lease lost before delivery", "vendor", v.name, "delivery", l.Job.ID, "err", err)
+			return
+		}
+	}
+	m := &adapters.Message{DeliveryID: l.Job.ID, Vendor: v.name, Order: o, Event: p.Event, ContentType: out.ContentType,
+		Body: out.Body, Subject: out.Subject, Headers: out.Headers, Attempt: l.Job.Attempts}
+	res, err := a.Deliver(ctx, m)
+	s.settle(ctx, v, l, rec, res, err)
+}
+
+// settle acks, retries or buries after one attempt.
+func (s *Service) settle(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, res *adapters.Result, err error) {
+	now := s.clock.Now()
+	switch {
+	case err == nil:
+		if aerr := s.q.Ack(ctx, l); aerr != nil {
+			s.log.Warn("dispatch: ack lost; the new holder redelivers with the same id", "vendor", v.name, "delivery", l.Job.ID, "err", aerr)
+			return
+		}
+		rec.Status, rec.Attempts, rec.LastError, rec.NextAttemptAt, rec.HeldUntil = model.DeliverySuccess, l.Job.Attempts, "", nil, nil
+		s.saveRecord(ctx, rec)
+		s.outcomes.WithLabelValues(v.name, "success").Inc()
+		// The vendor is reachable again: an ended window no longer applies.
+		if _, end, ok, _ := s.loadWindow(ctx, v.name); ok && !end.After(now) {
+			_ = s.rdb.Del(ctx, s.k.window(v.name)).Err()
+		}
+		s.log.Info("dispatch: delivered", "vendor", v.name, "delivery", l.Job.ID, "attempt", l.Job.Attempts, "status", res.StatusCode)
+	case errors.Is(err, adapters.ErrGone):
+		reason := fmt.Sprintf("endpoint answered 410 Gone at %s; disabled until a dead letter is replayed", now.UTC().Format(time.RFC3339))
+		if serr := s.rdb.Set(ctx, s.k.disabled(v.name), reason, 0).Err(); serr != nil {
+			s.log.Error("dispatch: could not disable vendor", "vendor", v.name, "err", serr)
+		}
+		s.outcomes.WithLabelValues(v.name, "gone").Inc()
+		s.bury(ctx, v, l, rec, err.Error())
+	case errors.Is(err, adapters.ErrPermanent):
+		s.bury(ctx, v, l, rec, err.Error())
+	default: // transient, or an unclassified error
+		if _, end, ok, _ := s.loadWindow(ctx, v.name); ok && !end.After(now) && !l.Job.CreatedAt.After(end) {
+			// Still offline after its window: retry every OfflineRetryEvery, no attempt spent.
+			s.retry(ctx, v, l, rec, now.Add(s.cfg.OfflineRetryEvery),
+				fmt.Sprintf("vendor still offline after its maintenance window (%s); next try in %s", err, FormatRemaining(s.cfg.OfflineRetryEvery)), false)
+			return
+		}
+		var de *adapters.DeliveryError
+		var after time.Duration
+		if errors.As(err, &de) {
+			after = min(de.RetryAfter, v.retry.MaxRetryAfter)
+		}
+		s.retryBackoff(ctx, v, l, rec, after, err.Error())
+	}
+}
+
+// retryBackoff retries with the partner's delay, or exponential backoff with
+// jitter, spending the attempt; past the vendor's max age it buries.
+func (s *Service) retryBackoff(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, after time.Duration, msg string) {
+	now := s.clock.Now()
+	if !l.Job.CreatedAt.IsZero() && now.Sub(l.Job.CreatedAt) > v.retry.MaxAge {
+		s.bury(ctx, v, l, rec, fmt.Sprintf("%s (gave up: older than %s)", msg, v.retry.MaxAge))
+		return
+	}
+	if after <= 0 {
+		after = Backoff(v.retry, l.Job.Attempts, s.rand())
+	}
+	s.retry(ctx, v, l, rec, now.Add(after), msg, true)
+}
+
+func (s *Service) retry(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, at time.Time, msg string, spend bool) {
+	st, err := s.q.Retry(ctx, l, at, msg, spend)
+	if err != nil {
+		s.log.Warn("dispatch: retry lost", "vendor", v.name, "delivery", l.Job.ID, "err", err)
+		return
+	}
+	if rec == nil {
+		return
+	}
+	rec.Attempts, rec.LastError = l.Job.Attempts, msg
+	if st == queue.StateDead {
+		rec.Status, rec.NextAttemptAt = model.DeliveryFailure, nil
+		s.outcomes.WithLabelValues(v.name, "dead").Inc()
+		s.log.Warn("dispatch: delivery failed for good", "vendor", v.name, "delivery", l.Job.ID, "attempts", l.Job.Attempts)
+	} else {
+		t := at.UTC()
+		rec.Status, rec.NextAttemptAt = model.DeliverySending, &t
+		if spend {
+			s.outcomes.WithLabelValues(v.name, "retry").Inc()
+		} else {
+			s.outcomes.WithLabelValues(v.name, "held").Inc()
+		}
+	}
+	s.saveRecord(ctx, rec)
+}
+
+func (s *Service) bury(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, msg string) {
+	if err := s.q.Bury(ctx, l, msg); err != nil {
+		s.log.Warn("dispatch: bury lost", "vendor", v.name, "delivery", l.Job.ID, "err", err)
+		return
+	}
+	s.outcomes.WithLabelValues(v.name, "dead").Inc()
+	s.log.Warn("dispatch: delivery failed", "vendor", v.name, "delivery", l.Job.ID, "reason", msg)
+	if rec == nil {
+		return
+	}
+	rec.Status, rec.Attempts, rec.LastError, rec.NextAttemptAt, rec.HeldUntil = model.DeliveryFailure, l.Job.Attempts, msg, nil, nil
+	s.saveRecord(ctx, rec)
+}
+
+// Backoff is the delay before the retry that follows attempt n (1-based):
+// base_delay doubled per attempt, capped at max_delay, then moved up or down
+// by up to jitter of itself (r in [0,1) chooses where).
+func Backoff(p configs.RetryPolicy, n int, r float64) time.Duration {
+	p.SetDefaults()
+	if n < 1 {
+		n = 1
+	}
+	d := float64(p.BaseDelay) * math.Pow(2, float64(n-1))
+	if d > float64(p.MaxDelay) || math.IsInf(d, 0) {
+		d = float64(p.MaxDelay)
+	}
+	d *= 1 + p.Jitter*(2*r-1)
+	return time.Duration(d)
+}
