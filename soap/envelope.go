@@ -70,6 +70,27 @@ type envelope struct {
 	messageID string
 	op        xml.Name
 	params    []rawParam
+	// secrets are the byte spans of password contents, for redact.
+	secrets [][2]int64
+}
+
+// redact returns a copy of body with every wsse:Password content replaced
+// by "[redacted]", so the raw message can be kept for audit.
+func (e *envelope) redact(body []byte) []byte {
+	if len(e.secrets) == 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body))
+	prev := int64(0)
+	for _, sp := range e.secrets {
+		if sp[0] < prev || sp[1] < sp[0] || sp[1] > int64(len(body)) {
+			continue
+		}
+		out = append(out, body[prev:sp[0]]...)
+		out = append(out, "[redacted]"...)
+		prev = sp[1]
+	}
+	return append(out, body[prev:]...)
 }
 
 // rawParam is one child element of the operation element.
@@ -90,6 +111,8 @@ type parser struct {
 	depth    int
 	maxDepth int
 	version  string
+	lastText [2]int64   // byte span of the content read by the last text call
+	secrets  [][2]int64 // byte spans of wsse:Password contents
 }
 
 // parseEnvelope reads a SOAP 1.1 or 1.2 envelope from body without ever
@@ -116,6 +139,7 @@ func parseEnvelope(body []byte, maxDepth int) (*envelope, error) {
 		return nil, fmt.Errorf("%w: the root element must be a SOAP Envelope, got %s", ErrMalformed, qname(root.Name))
 	}
 	p.version = env.version
+	defer func() { env.secrets = p.secrets }()
 	envNS := root.Name.Space
 	sawHeader, sawBody := false, false
 	for {
@@ -341,6 +365,9 @@ func (p *parser) usernameToken(tok *usernameToken) error {
 				return err
 			}
 			*dst = s
+			if dst == &tok.password {
+				p.secrets = append(p.secrets, p.lastText)
+			}
 		}
 	}
 }
@@ -410,7 +437,9 @@ func (p *parser) operation(env *envelope) error {
 // hold child elements.
 func (p *parser) text(element string) (string, error) {
 	var sb strings.Builder
+	p.lastText[0] = p.d.InputOffset()
 	for {
+		p.lastText[1] = p.d.InputOffset()
 		t, err := p.next()
 		if err != nil {
 			return "", eofIsMalformed(err)

@@ -55,7 +55,9 @@ type Call struct {
 	Action string
 	// MessageID is the WS-Addressing MessageID header, when the client sent one.
 	MessageID string
-	// Raw is the request body as received (at most Options.MaxBodyBytes).
+	// Raw is the request body as received (at most Options.MaxBodyBytes,
+	// without a byte order mark), with wsse:Password contents replaced by
+	// "[redacted]": it may be kept for audit.
 	Raw []byte
 }
 
@@ -309,12 +311,13 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 		}
 		return call, &Fault{Code: CodeClient, Reason: ReasonMalformed, Text: "the request body could not be read", Err: err}
 	}
-	call.Raw = body
 	// .NET clients may start the body with a UTF-8 byte order mark.
-	env, err := parseEnvelope(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), h.opt.MaxDepth)
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	env, err := parseEnvelope(body, h.opt.MaxDepth)
 	if err != nil {
 		return call, parseFault(err)
 	}
+	call.Raw = env.redact(body)
 	if version != "" && env.version != version {
 		call.Version = version
 		return call, &Fault{Code: CodeVersionMismatch, Reason: ReasonVersionMismatch, Err: ErrVersionMismatch,

@@ -354,6 +354,18 @@ func TestCallFields(t *testing.T) {
 	if c.MessageID != "urn:uuid:1234" || c.Action != "http://tempuri.org/"+upd || string(raw) != body {
 		t.Errorf("call MessageID %q Action %q Raw %q, want urn:uuid:1234, the action and the body", c.MessageID, c.Action, raw)
 	}
+	// A PasswordText never reaches the backend's raw copy.
+	tok := textToken(testUser, testPassword)
+	body2 := env(V11, tok, opBody(upd, "taskId", "T-2", "message", "m"))
+	if w := (req{"text/xml", "", "", body2}).do(t, h); w.Code != 200 {
+		t.Fatalf("POST = %d %s", w.Code, w.Body)
+	}
+	if strings.Contains(string(raw), testPassword) || !strings.Contains(string(raw), passwordText+`">[redacted]</wsse:Password>`) {
+		t.Errorf("Raw = %s, want the password redacted", raw)
+	}
+	if want := strings.Replace(body2, testPassword, "[redacted]", 1); string(raw) != want {
+		t.Errorf("Raw = %s, want %s", raw, want)
+	}
 	if got, want := string(c.Document()), `{"operation":"`+upd+`","params":{"message":"m","taskId":"T-1"},"username":"`+testUser+`"}`; got != want {
 		t.Errorf("Document() = %s, want %s", got, want)
 	}
