@@ -1,0 +1,650 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+// Translator is the partner mapping's email kind.
+type Translator interface {
+	// Translate turns a mail document (Mail.Document) into a canonical
+	// Inbound. An error means the mapping refuses the mail: it is quarantined
+	// as "untranslatable". The Intake sets Protocol, MessageID,
+	// IdempotencyKey and Raw on the result.
+	Translate(doc []byte) (*model.Inbound, error)
+}
+
+// Options tune an Intake. A nil *Options means the zero value, and every zero
+// field means the default in its comment.
+type Options struct {
+	// Logger receives one line per mail processed or quarantined and per
+	// connection problem. Default slog.Default().
+	Logger *slog.Logger
+	// BatchSize is how many mails one FETCH reads. Default 25.
+	BatchSize int
+	// BatchBytes bounds the raw bytes one FETCH reads (a single mail may be
+	// larger, up to Limits.MaxTotalBytes). Default 32 MiB.
+	BatchBytes int64
+}
+
+// MailboxStatus is what an Intake reports for /readyz and /metrics.
+type MailboxStatus struct {
+	Name      string `json:"name"`
+	Inbox     string `json:"inbox"`
+	Connected bool   `json:"connected"`
+	// Mode is "idle" or "poll" while connected.
+	Mode string `json:"mode,omitempty"`
+	// UIDValidity and LastUID track what has been read; they are not used to
+	// decide what to apply (the idempotency key does that).
+	UIDValidity        uint32 `json:"uid_validity,omitempty"`
+	UIDValidityChanges int64  `json:"uid_validity_changes"`
+	LastUID            uint32 `json:"last_uid,omitempty"`
+	// Pending is the number of mails in the inbox at the last check.
+	Pending int `json:"pending"`
+	// Processed counts mails committed and moved to Processed, Duplicates
+	// those among them the Sink had already applied.
+	Processed  int64 `json:"processed"`
+	Duplicates int64 `json:"duplicates"`
+	// Quarantined counts mails moved to Quarantine, by Reason too.
+	Quarantined   int64            `json:"quarantined"`
+	QuarantinedBy map[string]int64 `json:"quarantined_by,omitempty"`
+	// Retries counts transient failures (Sink or store down) that left a mail
+	// in the inbox for a later attempt; Reconnects counts lost connections.
+	Retries     int64     `json:"retries"`
+	Reconnects  int64     `json:"reconnects"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	LastCheckAt time.Time `json:"last_check_at,omitzero"`
+}
+
+// Intake reads one mailbox and applies each mail once. Create it with
+// NewIntake and call Run.
+type Intake struct {
+	cfg    MailboxConfig
+	comp   *compiled
+	err    error // configuration error, returned by Run
+	tr     Translator
+	sink   model.Sink
+	store  AttachmentStore
+	log    *slog.Logger
+	batch  int
+	bbytes int64
+	wake   chan struct{}
+
+	mu sync.Mutex
+	st MailboxStatus
+
+	// afterCommit, when set (tests only), runs between the Sink commit and
+	// the move to Processed; an error aborts the session there, as a crash would.
+	afterCommit func(uid imap.UID, out *model.Outcome) error
+}
+
+// NewIntake returns an Intake for mailbox mb with the mapping's rules r (nil:
+// defaults), its translator tr, the sink that commits inbound messages and
+// the attachment store (nil: attachment metadata is recorded, contents are
+// dropped). Configuration errors are reported by Run and Status.
+func NewIntake(mb MailboxConfig, r *Rules, tr Translator, sink model.Sink, store AttachmentStore, opt *Options) *Intake {
+	if opt == nil {
+		opt = &Options{}
+	}
+	i := &Intake{cfg: mb.withDefaults(), tr: tr, sink: sink, store: store, log: opt.Logger,
+		batch: opt.BatchSize, bbytes: opt.BatchBytes, wake: make(chan struct{}, 1)}
+	if i.log == nil {
+		i.log = slog.Default()
+	}
+	if i.batch <= 0 {
+		i.batch = 25
+	}
+	if i.bbytes <= 0 {
+		i.bbytes = 32 << 20
+	}
+	i.log = i.log.With("mailbox", i.cfg.Name, "inbox", i.cfg.Inbox)
+	i.st = MailboxStatus{Name: i.cfg.Name, Inbox: i.cfg.Inbox, QuarantinedBy: map[string]int64{}}
+	if err := mb.Validate(); err != nil {
+		i.err = err
+	} else if i.comp, err = r.compile(); err != nil {
+		i.err = err
+	} else if tr == nil || sink == nil {
+		i.err = fmt.Errorf("%w: intake needs a translator and a sink", ErrConfig)
+	}
+	if i.err != nil {
+		i.st.LastError = i.err.Error()
+	}
+	return i
+}
+
+// Status returns a snapshot of the mailbox's state and counters.
+func (i *Intake) Status() MailboxStatus {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	s := i.st
+	s.QuarantinedBy = make(map[string]int64, len(i.st.QuarantinedBy))
+	for k, v := range i.st.QuarantinedBy {
+		s.QuarantinedBy[k] = v
+	}
+	return s
+}
+
+func (i *Intake) update(f func(s *MailboxStatus)) {
+	i.mu.Lock()
+	f(&i.st)
+	i.mu.Unlock()
+}
+
+func (i *Intake) noteError(err error) {
+	i.update(func(s *MailboxStatus) {
+		s.LastError = err.Error()
+		s.LastErrorAt = time.Now().UTC()
+	})
+}
+
+// Run reads the mailbox until ctx is done: it connects, creates the Processed
+// and Quarantine folders when missing, applies every mail in the inbox, then
+// waits for more with IDLE when the server offers it (else polls every
+// PollInterval), and reconnects with backoff after any drop. It returns
+// ctx's error, or at once an error wrapping ErrConfig or
+// ErrMissingCredentials when the configuration is unusable.
+func (i *Intake) Run(ctx context.Context) error {
+	if i.err != nil {
+		return i.err
+	}
+	backoff := i.cfg.BackoffMin
+	for {
+		healthy, err := i.session(ctx)
+		i.update(func(s *MailboxStatus) { s.Connected, s.Mode = false, "" })
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if healthy {
+			backoff = i.cfg.BackoffMin
+		}
+		wait := jitter(backoff)
+		i.noteError(err)
+		i.update(func(s *MailboxStatus) { s.Reconnects++ })
+		i.log.Warn("mail: mailbox connection lost", "err", err, "retry_in", wait)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, i.cfg.BackoffMax)
+	}
+}
+
+// jitter spreads d over [d/2, d] so many mailboxes do not reconnect at once.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// transientError marks a failure that leaves the mail in the inbox for a
+// later attempt over the same connection (Sink or attachment store down).
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// session runs one connection. healthy reports whether it got as far as a
+// complete check of the inbox (so the reconnect backoff starts over).
+func (i *Intake) session(ctx context.Context) (healthy bool, err error) {
+	c, err := i.dial()
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+
+	if err := i.ensureFolders(c); err != nil {
+		return false, err
+	}
+	caps := c.Caps()
+	useIdle := !i.cfg.DisableIdle && (caps.Has(imap.CapIdle) || caps.Has(imap.CapIMAP4rev2))
+	mode := "poll"
+	if useIdle {
+		mode = "idle"
+	}
+	i.update(func(s *MailboxStatus) { s.Connected, s.Mode = true, mode })
+	i.log.Info("mail: mailbox connected", "mode", mode, "move", caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2))
+
+	retry := i.cfg.BackoffMin
+	for {
+		err := i.drain(ctx, c)
+		if ctx.Err() != nil {
+			return healthy, ctx.Err()
+		}
+		wait := i.cfg.PollInterval
+		var te *transientError
+		switch {
+		case errors.As(err, &te):
+			healthy = true
+			wait = min(jitter(retry), wait)
+			retry = min(2*retry, i.cfg.BackoffMax)
+			i.noteError(err)
+			i.update(func(s *MailboxStatus) { s.Retries++ })
+			i.log.Warn("mail: transient failure, mail left in the inbox", "err", err, "retry_in", wait)
+		case err != nil:
+			return healthy, err
+		default:
+			healthy = true
+			retry = i.cfg.BackoffMin
+		}
+		if err := i.waitForMail(ctx, c, useIdle, wait); err != nil {
+			return healthy, err
+		}
+	}
+}
+
+func (i *Intake) dial() (*imapclient.Client, error) {
+	opts := &imapclient.Options{
+		TLSConfig: i.cfg.TLSConfig,
+		Dialer:    &net.Dialer{Timeout: i.cfg.DialTimeout},
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					i.signal()
+				}
+			},
+		},
+	}
+	var (
+		c   *imapclient.Client
+		err error
+	)
+	switch i.cfg.TLS {
+	case TLSNone:
+		c, err = imapclient.DialInsecure(i.cfg.Addr, opts)
+	case TLSStartTLS:
+		c, err = imapclient.DialStartTLS(i.cfg.Addr, opts)
+	default:
+		c, err = imapclient.DialTLS(i.cfg.Addr, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mail: dial %s (%s): %w", i.cfg.Addr, i.cfg.TLS, err)
+	}
+	if err := c.WaitGreeting(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("mail: greeting from %s: %w", i.cfg.Addr, err)
+	}
+	pw := i.cfg.Password.Reveal()
+	if caps := c.Caps(); caps.Has(imap.CapLoginDisabled) && caps.Has(imap.AuthCap(sasl.Plain)) {
+		err = c.Authenticate(sasl.NewPlainClient("", i.cfg.User, pw))
+	} else {
+		err = c.Login(i.cfg.User, pw).Wait()
+	}
+	if err != nil {
+		c.Close()
+		// The server's answer never contains the password; the command is not logged.
+		return nil, fmt.Errorf("mail: login as %s at %s: %w", i.cfg.User, i.cfg.Addr, err)
+	}
+	return c, nil
+}
+
+func (i *Intake) signal() {
+	select {
+	case i.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ensureFolders creates the Processed and Quarantine folders when missing.
+func (i *Intake) ensureFolders(c *imapclient.Client) error {
+	for _, name := range []string{i.cfg.Processed, i.cfg.Quarantine} {
+		list, err := c.List("", name, nil).Collect()
+		if err != nil {
+			return fmt.Errorf("mail: list %q: %w", name, err)
+		}
+		if len(list) > 0 {
+			continue
+		}
+		if err := c.Create(name, nil).Wait(); err != nil {
+			return fmt.Errorf("mail: create %q: %w", name, err)
+		}
+		i.log.Info("mail: created folder", "folder", name)
+	}
+	return nil
+}
+
+// waitForMail returns when new mail may have arrived: on an EXISTS during
+// IDLE, or after d.
+func (i *Intake) waitForMail(ctx context.Context, c *imapclient.Client, useIdle bool, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	if !useIdle {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-i.wake:
+		case <-c.Closed():
+			return errors.New("mail: connection closed")
+		}
+		return nil
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		return fmt.Errorf("mail: idle: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-i.wake:
+	case <-c.Closed():
+	}
+	if err := idle.Close(); err != nil {
+		return fmt.Errorf("mail: idle done: %w", err)
+	}
+	if err := idle.Wait(); err != nil {
+		return fmt.Errorf("mail: idle: %w", err)
+	}
+	return nil
+}
+
+// fetched is one mail read from the server.
+type fetched struct {
+	uid  imap.UID
+	size int64
+	raw  []byte
+	over bool // larger than Limits.MaxTotalBytes: not downloaded
+}
+
+// drain applies every mail now in the inbox, in UID order. It stops at the
+// first transient failure (returning a *transientError) so mails about one
+// task are never applied out of order.
+func (i *Intake) drain(ctx context.Context, c *imapclient.Client) error {
+	select { // a wake-up that arrives now is served by this pass
+	case <-i.wake:
+	default:
+	}
+	sel, err := c.Select(i.cfg.Inbox, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("mail: select %q: %w", i.cfg.Inbox, err)
+	}
+	i.noteUIDValidity(sel.UIDValidity)
+	var uids []imap.UID
+	if sel.NumMessages > 0 {
+		data, err := c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
+		if err != nil {
+			return fmt.Errorf("mail: search: %w", err)
+		}
+		uids = data.AllUIDs()
+		slices.Sort(uids)
+	}
+	i.update(func(s *MailboxStatus) { s.Pending, s.LastCheckAt = len(uids), time.Now().UTC() })
+	if len(uids) == 0 {
+		return nil
+	}
+	sizes, err := i.fetchSizes(c, uids)
+	if err != nil {
+		return err
+	}
+	for len(uids) > 0 {
+		// A batch: up to BatchSize mails and BatchBytes bytes (at least one mail).
+		n, bytes := 0, int64(0)
+		for n < len(uids) && n < i.batch && (n == 0 || bytes+sizes[uids[n]] <= i.bbytes) {
+			bytes += sizes[uids[n]]
+			n++
+		}
+		batch := uids[:n]
+		uids = uids[n:]
+		msgs, err := i.fetchBodies(c, batch, sizes)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := i.handle(ctx, c, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (i *Intake) noteUIDValidity(v uint32) {
+	i.mu.Lock()
+	old := i.st.UIDValidity
+	if old != v {
+		i.st.UIDValidity, i.st.LastUID = v, 0
+		if old != 0 {
+			i.st.UIDValidityChanges++
+		}
+	}
+	i.mu.Unlock()
+	if old != 0 && old != v {
+		// Nothing to skip or replay: the inbox is scanned whole and the
+		// idempotency key, not the UID, decides what is applied.
+		i.log.Warn("mail: UIDVALIDITY changed; rescanning the inbox", "old", old, "new", v)
+	}
+}
+
+func (i *Intake) fetchSizes(c *imapclient.Client, uids []imap.UID) (map[imap.UID]int64, error) {
+	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("mail: fetch sizes: %w", err)
+	}
+	sizes := make(map[imap.UID]int64, len(msgs))
+	for _, m := range msgs {
+		sizes[m.UID] = m.RFC822Size
+	}
+	return sizes, nil
+}
+
+// fetchBodies reads the mails of batch with BODY.PEEK[] (the \Seen flag is
+// left alone), each bounded by Limits.MaxTotalBytes; larger ones are marked
+// over and not downloaded.
+func (i *Intake) fetchBodies(c *imapclient.Client, batch []imap.UID, sizes map[imap.UID]int64) ([]fetched, error) {
+	limit := i.comp.limits.MaxTotalBytes
+	var out []fetched
+	var get []imap.UID
+	for _, uid := range batch {
+		if sizes[uid] > limit {
+			out = append(out, fetched{uid: uid, size: sizes[uid], over: true})
+		} else {
+			get = append(get, uid)
+		}
+	}
+	if len(get) > 0 {
+		section := &imap.FetchItemBodySection{Peek: true}
+		cmd := c.Fetch(imap.UIDSetNum(get...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			f := fetched{}
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					f.uid = it.UID
+				case imapclient.FetchItemDataBodySection:
+					if it.Literal == nil {
+						continue
+					}
+					b, err := io.ReadAll(io.LimitReader(it.Literal, limit+1))
+					if err != nil {
+						cmd.Close()
+						return nil, fmt.Errorf("mail: fetch body: %w", err)
+					}
+					f.raw, f.size = b, int64(len(b))
+					f.over = int64(len(b)) > limit
+					if f.over {
+						f.raw = nil
+					}
+				}
+			}
+			if f.uid != 0 {
+				out = append(out, f)
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return nil, fmt.Errorf("mail: fetch bodies: %w", err)
+		}
+	}
+	slices.SortFunc(out, func(a, b fetched) int { return int(int64(a.uid) - int64(b.uid)) })
+	return out, nil
+}
+
+// handle applies one mail: parse, store attachments, translate, commit, then
+// move to Processed; or move it to Quarantine with its reason.
+func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) error {
+	i.update(func(s *MailboxStatus) { s.LastUID = max(s.LastUID, uint32(f.uid)) })
+	if f.over {
+		return i.quarantine(c, f.uid, nil, fmt.Errorf("%w: message is %d bytes, limit %d", ErrTooLarge, f.size, i.comp.limits.MaxTotalBytes))
+	}
+	m, err := i.comp.parse(f.raw)
+	if err != nil {
+		return i.quarantine(c, f.uid, m, err)
+	}
+	for k := range m.Attachments {
+		a := &m.Attachments[k]
+		if i.store == nil {
+			continue
+		}
+		at, err := i.store.Put(ctx, a.SHA256, bytes.NewReader(a.Content))
+		if err != nil {
+			return &transientError{fmt.Errorf("mail: store attachment %q of uid %d: %w", a.Name, f.uid, err)}
+		}
+		a.StoredAt = at
+	}
+	doc, err := m.Document()
+	if err != nil {
+		return i.quarantine(c, f.uid, m, fmt.Errorf("%w: %v", ErrBadMIME, err))
+	}
+	in, err := i.tr.Translate(doc)
+	if err != nil {
+		return i.quarantine(c, f.uid, m, fmt.Errorf("%w: %w", ErrUntranslatable, err))
+	}
+	if in == nil {
+		return i.quarantine(c, f.uid, m, fmt.Errorf("%w: translator returned nothing", ErrUntranslatable))
+	}
+	in.Protocol = model.ProtocolEmail
+	in.MessageID = m.MessageID
+	in.IdempotencyKey = m.Key
+	in.Raw = f.raw
+	out, err := i.sink.Commit(ctx, in)
+	if err != nil {
+		if Reason(err) != "" {
+			return i.quarantine(c, f.uid, m, err)
+		}
+		return &transientError{fmt.Errorf("mail: commit uid %d (%s): %w", f.uid, m.MessageID, err)}
+	}
+	if i.afterCommit != nil {
+		if err := i.afterCommit(f.uid, out); err != nil {
+			return err
+		}
+	}
+	if err := i.move(c, f.uid, i.cfg.Processed); err != nil {
+		return err
+	}
+	i.update(func(s *MailboxStatus) {
+		s.Processed++
+		if out != nil && out.Duplicate {
+			s.Duplicates++
+		}
+	})
+	attrs := []any{"uid", uint32(f.uid), "message_id", m.MessageID, "task", m.Correlation, "duplicate", out != nil && out.Duplicate}
+	if out != nil && out.Event != nil {
+		attrs = append(attrs, "order_id", out.Event.OrderID, "event", string(out.Event.Type))
+	}
+	i.log.Info("mail: applied", attrs...)
+	return nil
+}
+
+// quarantine flags the mail with a $gateway_<reason> keyword (best effort)
+// and moves it to the Quarantine folder.
+func (i *Intake) quarantine(c *imapclient.Client, uid imap.UID, m *Mail, cause error) error {
+	reason := Reason(cause)
+	if reason == "" {
+		reason = "other"
+	}
+	set := imap.UIDSetNum(uid)
+	kw := imap.Flag("$gateway_" + reason)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{kw}}, nil).Close(); err != nil {
+		i.log.Debug("mail: could not flag quarantined mail", "uid", uint32(uid), "err", err)
+	}
+	if err := i.move(c, uid, i.cfg.Quarantine); err != nil {
+		return err
+	}
+	i.update(func(s *MailboxStatus) {
+		s.Quarantined++
+		s.QuarantinedBy[reason]++
+	})
+	attrs := []any{"uid", uint32(uid), "reason", reason, "err", cause}
+	if m != nil {
+		attrs = append(attrs, "message_id", m.MessageID, "from", m.From, "task", m.Correlation)
+	}
+	i.log.Warn("mail: quarantined", attrs...)
+	return nil
+}
+
+// move moves one mail with UID MOVE, or, when the server does not offer MOVE,
+// with UID COPY, then UID STORE +FLAGS (\Deleted), then UID EXPUNGE (plain
+// EXPUNGE without UIDPLUS). Each step waits for the previous one: pipelined,
+// Dovecot may run the EXPUNGE before the STORE and leave the mail behind.
+// A crash between the steps leaves the mail in both folders; the next pass
+// applies it again as a Duplicate and finishes the move.
+func (i *Intake) move(c *imapclient.Client, uid imap.UID, folder string) error {
+	set := imap.UIDSetNum(uid)
+	caps := c.Caps()
+	if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
+		if _, err := c.Move(set, folder).Wait(); err != nil {
+			return fmt.Errorf("mail: move uid %d to %q: %w", uid, folder, err)
+		}
+		return nil
+	}
+	if _, err := c.Copy(set, folder).Wait(); err != nil {
+		return fmt.Errorf("mail: copy uid %d to %q: %w", uid, folder, err)
+	}
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		return fmt.Errorf("mail: flag uid %d deleted: %w", uid, err)
+	}
+	var err error
+	if caps.Has(imap.CapUIDPlus) {
+		err = c.UIDExpunge(set).Close()
+	} else {
+		err = c.Expunge().Close()
+	}
+	if err != nil {
+		return fmt.Errorf("mail: expunge uid %d: %w", uid, err)
+	}
+	return nil
+}
+
+// sinkReason classifies a Sink error: permanent ones quarantine the mail.
+func sinkReason(err error) string {
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		return "unknown_task"
+	case errors.Is(err, model.ErrRefused):
+		return "refused"
+	case errors.Is(err, model.ErrConflict):
+		return "conflict"
+	case errors.Is(err, model.ErrInvalid):
+		return "invalid"
+	}
+	return ""
+}
