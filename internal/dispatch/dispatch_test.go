@@ -135,8 +135,8 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func acmeConfig(url string) configs.VendorConfig {
 	return configs.VendorConfig{
-		Endpoint: url,
-		Signing:  configs.SigningConfig{SecretEnv: "ACME_SECRET"},
+		Endpoint:    url,
+		Signing:     configs.SigningConfig{SecretEnv: "ACME_SECRET"},
 		Permissions: configs.PermissionSet{Name: "acme-movers household moves", ServiceTypes: []string{"household_goods_move"}},
 		Definitions: []configs.EventDefinition{
 			{Company: "globex", ServiceType: "household_goods_move", Event: "order.submitted", Active: true,

@@ -741,4 +741,3 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
-
