@@ -95,6 +95,8 @@ func jsonProblem(err error) Problem {
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid input", Detail: "unknown field " + f,
 			Errors: []FieldProblem{{Field: f, Rule: "is not a field of this resource"}}}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body ends in the middle of a JSON value"}
 	case errors.Is(err, io.EOF):
 		return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body is empty"}
 	}
