@@ -59,6 +59,8 @@ type Call struct {
 	// without a byte order mark), with wsse:Password contents replaced by
 	// "[redacted]": it may be kept for audit.
 	Raw []byte
+
+	op *Operation // the declaration, for Document's types
 }
 
 // Digest returns a stable hex SHA-256 of the operation and its parameters
@@ -85,14 +87,34 @@ func (c *Call) Digest() string {
 }
 
 // Document returns the call as the JSON document the mappings translate:
-// {"operation": ..., "params": {...}, "username": ...}.
+// {"operation": ..., "params": {...}, "username": ...}. Parameters declared
+// int are JSON numbers and boolean JSON booleans, as mappings.SOAPInput reads
+// fixtures; the others are strings.
 func (c *Call) Document() []byte {
+	params := make(map[string]any, len(c.Params))
+	for k, v := range c.Params {
+		params[k] = v
+		if c.op == nil {
+			continue
+		}
+		for _, p := range c.op.Params {
+			if p.Name != k {
+				continue
+			}
+			switch p.Type {
+			case TypeInt:
+				params[k] = json.Number(v)
+			case TypeBoolean:
+				params[k] = v == "true"
+			}
+		}
+	}
 	b, err := json.Marshal(struct {
-		Operation string            `json:"operation"`
-		Params    map[string]string `json:"params"`
-		Username  string            `json:"username"`
-	}{c.Operation, c.Params, c.Username})
-	if err != nil { // a map of strings always marshals
+		Operation string         `json:"operation"`
+		Params    map[string]any `json:"params"`
+		Username  string         `json:"username"`
+	}{c.Operation, params, c.Username})
+	if err != nil { // strings, validated numbers and booleans always marshal
 		panic("soap: marshal call document: " + err.Error())
 	}
 	return b
@@ -346,7 +368,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 	if f != nil {
 		return call, f
 	}
-	call.Operation = op.Name
+	call.Operation, call.op = op.Name, op
 	params, err := validateParams(op, env.params, h.c.Namespace)
 	if err != nil {
 		return call, paramFault(err)

@@ -369,6 +369,14 @@ func TestCallFields(t *testing.T) {
 	if got, want := string(c.Document()), `{"operation":"`+upd+`","params":{"message":"m","taskId":"T-1"},"username":"`+testUser+`"}`; got != want {
 		t.Errorf("Document() = %s, want %s", got, want)
 	}
+	var doc []byte
+	hDoc := newTestHandler(t, BackendFunc(func(_ context.Context, c *Call) (string, error) { doc = c.Document(); return "", nil }), nil)
+	if w := (req{"text/xml", "", "ok", env(V11, "", opBody(rea, "taskId", "T-3", "solution", " s ", "closed", "1"))}).do(t, hDoc); w.Code != 200 {
+		t.Fatalf("POST = %d %s", w.Code, w.Body)
+	}
+	if want := `{"operation":"` + rea + `","params":{"closed":true,"solution":" s ","taskId":"T-3"},"username":"` + testUser + `"}`; string(doc) != want {
+		t.Errorf("Document() = %s, want %s", doc, want)
+	}
 	same := Call{Operation: upd, Params: map[string]string{"message": "m", "taskId": "T-1"}, Version: V12, Username: "x"}
 	other := Call{Operation: upd, Params: map[string]string{"message": "m2", "taskId": "T-1"}}
 	swapped := Call{Operation: upd, Params: map[string]string{"message": "T-1", "taskId": "m"}}
@@ -447,6 +455,9 @@ func TestWSDLFollowsContract(t *testing.T) {
 	}
 	if p := rec.Calls()[0].Params; p["priority"] != "7" || p["due"] != "2026-05-04T10:00:00+02:00" {
 		t.Errorf("params = %v, want priority 7 and due as sent", p)
+	}
+	if doc := rec.Calls()[0].Document(); !strings.Contains(string(doc), `"priority":7,`) {
+		t.Errorf("Document() = %s, want priority as the number 7", doc)
 	}
 	for _, bad := range []string{"<priority>seven</priority>", "<priority>99999999999</priority>", "<due>tomorrow</due>"} {
 		b := strings.Replace(body, "<priority> 7 </priority>", bad, 1)
