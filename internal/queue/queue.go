@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,6 +121,7 @@ type Queue struct {
 	retention time.Duration
 	clock     Clock
 	log       *slog.Logger
+	known     sync.Map // vendors this Queue has registered in vendorsKey
 }
 
 // New returns a Queue on rdb. A nil opt means the defaults.
@@ -286,9 +288,13 @@ func (q *Queue) Enqueue(ctx context.Context, j *Job, at time.Time) error {
 		meta = string(b)
 	}
 	// The vendor registry is outside the vendor's slot, so it is written
-	// before the script; a registered vendor without jobs is harmless.
-	if err := q.rdb.SAdd(ctx, q.vendorsKey(), j.Vendor).Err(); err != nil {
-		return fmt.Errorf("queue: register vendor: %w", err)
+	// before the script, once per vendor and Queue; a registered vendor
+	// without jobs is harmless.
+	if _, ok := q.known.Load(j.Vendor); !ok {
+		if err := q.rdb.SAdd(ctx, q.vendorsKey(), j.Vendor).Err(); err != nil {
+			return fmt.Errorf("queue: register vendor: %w", err)
+		}
+		q.known.Store(j.Vendor, true)
 	}
 	v := j.Vendor
 	res, err := enqueueScript.Run(ctx, q.rdb,
@@ -338,18 +344,44 @@ func (q *Queue) Claim(ctx context.Context, vendor string, max int) ([]*Lease, er
 
 // Ack marks the leased job done and lets the next job of its group become
 // due. It returns ErrLeaseLost when the token no longer owns the job.
-func (q *Queue) Ack(ctx context.Context, l *Lease) error {
-	v, id := l.Job.Vendor, l.Job.ID
-	n, err := ackScript.Run(ctx, q.rdb,
-		[]string{q.jobKey(v, id), q.leaseKey(v), q.dueKey(v), q.liveKey(v), q.wakeKey(v)},
-		q.offsetMs(), id, l.Token, q.retention.Milliseconds(), q.jobPrefix(v), q.groupPrefix(v)).Int()
-	if err != nil {
-		return fmt.Errorf("queue: ack %s: %w", id, err)
+func (q *Queue) Ack(ctx context.Context, l *Lease) error { return q.AckAll(ctx, []*Lease{l}) }
+
+// AckAll acks a batch of leases with one script per vendor. Every lease whose
+// token still owns its job is acked; when some were lost, the error wraps
+// ErrLeaseLost and names them.
+func (q *Queue) AckAll(ctx context.Context, ls []*Lease) error {
+	byVendor := map[string][]*Lease{}
+	for _, l := range ls {
+		byVendor[l.Job.Vendor] = append(byVendor[l.Job.Vendor], l)
 	}
-	if n == 0 {
-		return fmt.Errorf("queue: ack %s: %w", id, ErrLeaseLost)
+	var lost []string
+	for v, ls := range byVendor {
+		keys := make([]string, 4, 4+len(ls))
+		keys[0], keys[1], keys[2], keys[3] = q.leaseKey(v), q.dueKey(v), q.liveKey(v), q.wakeKey(v)
+		args := make([]any, 4, 4+2*len(ls))
+		args[0], args[1], args[2], args[3] = q.offsetMs(), q.retention.Milliseconds(), q.jobPrefix(v), q.groupPrefix(v)
+		for _, l := range ls {
+			keys = append(keys, q.jobKey(v, l.Job.ID))
+			args = append(args, l.Job.ID, l.Token)
+		}
+		res, err := ackScript.Run(ctx, q.rdb, keys, args...).Int64Slice()
+		if err != nil {
+			return fmt.Errorf("queue: ack %d jobs of %s: %w", len(ls), v, err)
+		}
+		for i, l := range ls {
+			if res[i] == 1 {
+				l.Job.State = StateDone
+			} else {
+				lost = append(lost, l.Job.ID)
+			}
+		}
 	}
-	l.Job.State = StateDone
+	switch {
+	case len(lost) == 1:
+		return fmt.Errorf("queue: ack %s: %w", lost[0], ErrLeaseLost)
+	case len(lost) > 1:
+		return fmt.Errorf("queue: ack %s: %w", strings.Join(lost, ", "), ErrLeaseLost)
+	}
 	return nil
 }
 

@@ -24,6 +24,13 @@ end
 local function wake(key)
   redis.call('XADD', key, 'MAXLEN', '1', '*', 'w', '1')
 end
+-- schedule puts id in due at at, and wakes waiters only when it is due
+-- before everything already there (a waiter sleeps until the earliest).
+local function schedule(due, wk, at, id)
+  local h = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
+  redis.call('ZADD', due, at, id)
+  if #h == 0 or at < tonumber(h[2]) then wake(wk) end
+end
 local function window(h)
   if not h then return nil end
   local s, e = string.match(h, '^(%d+):(%d+)$')
@@ -101,14 +108,12 @@ local now = now_ms(ARGV[1])
 local at = tonumber(ARGV[7])
 if at < now then at = now end
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'vendor', ARGV[3], 'group', ARGV[4], 'payload', ARGV[5],
-  'attempts', 0, 'max', ARGV[6], 'state', 'pending', 'created', now, 'born', now, 'next', at,
-  'lerr', '', 'meta', ARGV[8], 'token', '', 'until', 0, 'ended', 0)
+  'attempts', 0, 'max', ARGV[6], 'state', 'pending', 'created', now, 'born', now, 'next', at, 'meta', ARGV[8])
 redis.call('ZADD', KEYS[3], now, ARGV[2])
 if ARGV[4] ~= '' and redis.call('RPUSH', KEYS[5], ARGV[2]) > 1 then
   return {1, now, at}
 end
-redis.call('ZADD', KEYS[2], at, ARGV[2])
-wake(KEYS[4])
+schedule(KEYS[2], KEYS[4], at, ARGV[2])
 return {1, now, at}
 `)
 
@@ -146,22 +151,34 @@ if #ids == max and redis.call('ZCOUNT', KEYS[1], '-inf', now) > 0 then wake(KEYS
 return out
 `)
 
-// ackScript marks a leased job done when the token owns it.
+// ackScript marks leased jobs done, each when its token owns it, and lets
+// the next job of each one's group become due.
 //
-// KEYS[1] job HASH, KEYS[2] lease ZSET, KEYS[3] due ZSET, KEYS[4] live ZSET, KEYS[5] wake STREAM
-// ARGV[1] offset ms, ARGV[2] id, ARGV[3] token, ARGV[4] retention ms, ARGV[5] job prefix,
-// ARGV[6] group prefix
-// Returns 1, or 0 when the lease is lost.
+// KEYS[1] lease ZSET, KEYS[2] due ZSET, KEYS[3] live ZSET, KEYS[4] wake STREAM,
+// KEYS[5..] job HASH of each lease
+// ARGV[1] offset ms, ARGV[2] retention ms, ARGV[3] job prefix, ARGV[4] group prefix,
+// ARGV[5..] id and token of each lease, in pairs
+// Returns, per lease, 1 when acked or 0 when its lease is lost.
 var ackScript = script(`
-local st = redis.call('HMGET', KEYS[1], 'state', 'token', 'group')
-if st[1] ~= 'leased' or st[2] ~= ARGV[3] then return 0 end
 local now = now_ms(ARGV[1])
-redis.call('HSET', KEYS[1], 'state', 'done', 'token', '', 'until', 0, 'ended', now)
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('ZREM', KEYS[4], ARGV[2])
-if leave(ARGV[6], ARGV[5], KEYS[3], st[3], ARGV[2]) then wake(KEYS[5]) end
-if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-return 1
+local ret = tonumber(ARGV[2])
+local out, woke = {}, false
+for i = 5, #KEYS do
+  local id, tok = ARGV[2 * i - 5], ARGV[2 * i - 4]
+  local st = redis.call('HMGET', KEYS[i], 'state', 'token', 'group')
+  if st[1] ~= 'leased' or st[2] ~= tok then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', KEYS[i], 'state', 'done', 'token', '', 'until', 0, 'ended', now)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[3], id)
+    if leave(ARGV[4], ARGV[3], KEYS[2], st[3], id) then woke = true end
+    if ret > 0 then redis.call('PEXPIRE', KEYS[i], ret) end
+    out[#out + 1] = 1
+  end
+end
+if woke then wake(KEYS[4]) end
+return out
 `)
 
 // retryScript gives a leased job back for a later attempt, or buries it when
@@ -192,8 +209,7 @@ end
 local at = tonumber(ARGV[4])
 if at < now then at = now end
 redis.call('HSET', KEYS[1], 'state', 'pending', 'token', '', 'until', 0, 'next', at, 'lerr', ARGV[5])
-redis.call('ZADD', KEYS[3], at, ARGV[2])
-wake(KEYS[5])
+schedule(KEYS[3], KEYS[5], at, ARGV[2])
 return {1, at, attempts}
 `)
 
