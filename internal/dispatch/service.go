@@ -500,11 +500,17 @@ func decodeRecord(doc string) (*Delivery, error) {
 
 // Deliveries lists the order's delivery records, oldest first, with the live
 // queue state (attempts, next attempt, last error, held until) of those still
-// Sending. It returns an empty list for an order without deliveries.
+// Sending. It returns an empty list for an order without deliveries, and an
+// error wrapping model.ErrNotFound for an unknown order.
 func (s *Service) Deliveries(ctx context.Context, orderID string) ([]*Delivery, error) {
 	all, err := s.rdb.HGetAll(ctx, s.k.deliveries(orderID)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: deliveries of %s: %w", orderID, err)
+	}
+	if len(all) == 0 {
+		if _, err := s.st.GetOrder(ctx, orderID); err != nil {
+			return nil, fmt.Errorf("dispatch: deliveries: %w", err)
+		}
 	}
 	out := make([]*Delivery, 0, len(all))
 	for _, doc := range all {

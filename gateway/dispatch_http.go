@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/equus/sogateway/internal/dispatch"
+	"github.com/equus/sogateway/internal/model"
+)
+
+// RegisterDispatch mounts the dispatch API: on v1 (the /v1 group) Save and
+// Send, delivery records, offline windows, replay and dead letters; on
+// partners (the /partners group) the vendor-authenticated pull routes.
+func RegisterDispatch(v1 *gin.RouterGroup, partners *gin.RouterGroup, d *dispatch.Service) {
+	h := dispatchHandlers{d: d}
+	v1.POST("/orders/:id/send", h.send)
+	v1.GET("/orders/:id/deliveries", h.deliveries)
+	v1.PUT("/vendors/:vendor/offline-window", h.putWindow)
+	v1.GET("/vendors/:vendor/offline-window", h.getWindow)
+	v1.DELETE("/vendors/:vendor/offline-window", h.deleteWindow)
+	v1.POST("/deliveries/:id/replay", h.replay)
+	v1.GET("/vendors/:vendor/dead-letters", h.deadLetters)
+	v1.POST("/vendors/:vendor/dead-letters/replay", h.replayDead)
+	partners.GET("/:vendor/orders", h.vendorAuth, h.pull)
+	partners.POST("/:vendor/orders/ack", h.vendorAuth, h.ackPull)
+}
+
+type dispatchHandlers struct{ d *dispatch.Service }
+
+// sendRequest is the optional body of POST /v1/orders/{id}/send.
+type sendRequest struct {
+	// Vendor receives the order; default the order's partner.
+	Vendor string `json:"vendor"`
+	// Communication is data (default) or email (an email in addition to the data).
+	Communication string `json:"communication"`
+}
+
+// sendResponse is the answer to Save and Send.
+type sendResponse struct {
+	*dispatch.SendResult
+	// Remaining is the time left in the vendor's maintenance ("2h 10m") when held.
+	Remaining string `json:"remaining,omitempty"`
+}
+
+func (h dispatchHandlers) send(c *gin.Context) {
+	var req sendRequest
+	if c.Request.ContentLength != 0 && c.ContentType() != "" {
+		if !readJSON(c, &req) {
+			return
+		}
+	}
+	res, err := h.d.Send(c.Request.Context(), c.Param("id"), dispatch.SendOptions{Vendor: req.Vendor, Communication: req.Communication})
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	out := sendResponse{SendResult: res}
+	if res.Held {
+		out.Remaining = dispatch.FormatRemaining(res.Remaining)
+	}
+	c.JSON(http.StatusAccepted, out)
+}
+
+func (h dispatchHandlers) deliveries(c *gin.Context) {
+	ds, err := h.d.Deliveries(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"order_id": c.Param("id"), "deliveries": ds})
+}
+
+// windowRequest is the body of PUT /v1/vendors/{vendor}/offline-window.
+type windowRequest struct {
+	// Start is when the vendor goes offline (RFC 3339); default now.
+	Start *time.Time `json:"start"`
+	// End is when it is back (RFC 3339); required.
+	End *time.Time `json:"end"`
+}
+
+func (h dispatchHandlers) putWindow(c *gin.Context) {
+	var req windowRequest
+	if !readJSON(c, &req) {
+		return
+	}
+	if req.End == nil {
+		WriteError(c, &model.ValidationError{Field: "end", Rule: "is required (RFC 3339 time)"})
+		return
+	}
+	var start time.Time
+	if req.Start != nil {
+		start = *req.Start
+	}
+	w, err := h.d.PutWindow(c.Request.Context(), c.Param("vendor"), start, *req.End)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, w)
+}
+
+func (h dispatchHandlers) getWindow(c *gin.Context) {
+	w, err := h.d.GetWindow(c.Request.Context(), c.Param("vendor"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, w)
+}
+
+func (h dispatchHandlers) deleteWindow(c *gin.Context) {
+	if err := h.d.DeleteWindow(c.Request.Context(), c.Param("vendor")); err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h dispatchHandlers) replay(c *gin.Context) {
+	d, err := h.d.Replay(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, d)
+}
+
+func (h dispatchHandlers) deadLetters(c *gin.Context) {
+	offset, ok := intQuery(c, "offset", 0)
+	if !ok {
+		return
+	}
+	limit, ok := intQuery(c, "limit", 100)
+	if !ok {
+		return
+	}
+	ds, err := h.d.DeadLetters(c.Request.Context(), c.Param("vendor"), offset, limit)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"vendor": c.Param("vendor"), "dead_letters": ds, "offset": offset, "limit": limit})
+}
+
+func (h dispatchHandlers) replayDead(c *gin.Context) {
+	n, err := h.d.ReplayDead(c.Request.Context(), c.Param("vendor"))
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"vendor": c.Param("vendor"), "replayed": n})
+}
+
+// vendorAuth checks the vendor's pull API key (its configured header, or
+// Authorization: Bearer) in constant time. Unknown vendors, vendors without
+// pull and wrong keys all get the same 401.
+func (h dispatchHandlers) vendorAuth(c *gin.Context) {
+	want, header, ok := h.d.PullKey(c.Param("vendor"))
+	got := ""
+	if ok {
+		got = c.GetHeader(header)
+	}
+	if got == "" {
+		if b, found := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); found {
+			got = b
+		}
+	}
+	// Compare digests so neither the length nor the content leaks through timing.
+	gw, ww := sha256.Sum256([]byte(got)), sha256.Sum256(want)
+	if !ok || got == "" || subtle.ConstantTimeCompare(gw[:], ww[:]) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="vendor pull"`)
+		WriteProblem(c, Problem{Status: http.StatusUnauthorized, Detail: "a valid vendor API key is required"})
+		return
+	}
+	c.Next()
+}
+
+func (h dispatchHandlers) pull(c *gin.Context) {
+	limit, ok := intQuery(c, "limit", 0)
+	if !ok {
+		return
+	}
+	page, err := h.d.Pull(c.Request.Context(), c.Param("vendor"), c.Query("cursor"), limit)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// ackRequest is the body of POST /partners/{vendor}/orders/ack.
+type ackRequest struct {
+	Cursor string `json:"cursor"`
+}
+
+func (h dispatchHandlers) ackPull(c *gin.Context) {
+	var req ackRequest
+	if c.Request.ContentLength != 0 && c.ContentType() != "" {
+		if !readJSON(c, &req) {
+			return
+		}
+	}
+	if req.Cursor == "" {
+		req.Cursor = c.Query("cursor")
+	}
+	if req.Cursor == "" {
+		WriteError(c, &model.ValidationError{Field: "cursor", Rule: "is required (the cursor of the pull being acknowledged)"})
+		return
+	}
+	cur, err := h.d.AckPull(c.Request.Context(), c.Param("vendor"), req.Cursor)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"vendor": c.Param("vendor"), "cursor": cur})
+}
+
+// intQuery reads a non-negative integer query parameter, answering 400 itself
+// when it is malformed.
+func intQuery(c *gin.Context, name string, def int) (int, bool) {
+	s := c.Query(name)
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		WriteError(c, &model.ValidationError{Field: name, Rule: fmt.Sprintf("must be a non-negative integer, got %q", s)})
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,274 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/equus/sogateway/adapters"
+	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/dispatch"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/queue"
+	"github.com/equus/sogateway/internal/store"
+	"github.com/equus/sogateway/internal/testutil"
+	"github.com/equus/sogateway/mappings"
+)
+
+type dispatchRenderer struct{}
+
+func (dispatchRenderer) Render(partner, kind string, o *model.Order, ev *model.Event, extra map[string]any) (*dispatch.Rendered, error) {
+	switch kind {
+	case "order", "update_values", "pull":
+		b, _ := json.Marshal(map[string]any{"kind": kind, "order": o.ID})
+		return &dispatch.Rendered{ContentType: "application/json", Body: b}, nil
+	}
+	return nil, fmt.Errorf("test: %s: %w", kind, mappings.ErrUnknownRender)
+}
+
+type dispatchRig struct {
+	t      *testing.T
+	engine *gin.Engine
+	st     *store.Store
+	svc    *dispatch.Service
+	clk    *queue.OffsetClock
+	mu     sync.Mutex
+	status int // what the vendor answers
+	hits   int
+}
+
+func newDispatchRig(t *testing.T) *dispatchRig {
+	_, rdb := testutil.MiniRedis(t)
+	r := &dispatchRig{t: t, st: store.New(rdb, nil), clk: &queue.OffsetClock{}, status: 200}
+	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		r.mu.Lock()
+		r.hits++
+		st := r.status
+		r.mu.Unlock()
+		w.WriteHeader(st)
+	}))
+	t.Cleanup(vendor.Close)
+	quietLog := slog.New(slog.NewTextHandler(io.Discard, nil))
+	q := queue.New(rdb, &queue.Options{Clock: r.clk, Logger: quietLog})
+	r.svc = dispatch.New(r.st, q, dispatchRenderer{}, &dispatch.Options{
+		Vendors: map[string]configs.VendorConfig{"acme-movers": {
+			Endpoint:    vendor.URL,
+			Permissions: configs.PermissionSet{ServiceTypes: []string{"household_goods_move"}},
+			Definitions: []configs.EventDefinition{{Company: "globex", ServiceType: "household_goods_move", Event: "order.submitted",
+				Active: true, RequiredFields: []string{"fields.move_date"}, BlockIfMissing: true}},
+			Pull: configs.PullConfig{Enabled: true, APIKeyEnv: "ACME_PULL_KEY"},
+		}},
+		AdapterEnv: &adapters.Env{LookupEnv: func(k string) (string, bool) {
+			if k == "ACME_PULL_KEY" {
+				return "s3cret-pull", true
+			}
+			return "", false
+		}},
+		Clock: r.clk, Logger: quietLog,
+	})
+	gin.SetMode(gin.TestMode)
+	r.engine = gin.New()
+	// A partner's static route beside the vendor parameter must not conflict.
+	r.engine.POST("/partners/pruvan/workorders", func(c *gin.Context) { c.Status(204) })
+	RegisterDispatch(r.engine.Group("/v1"), r.engine.Group("/partners"), r.svc)
+	return r
+}
+
+func (r *dispatchRig) order(id string, fields map[string]model.Field) {
+	r.t.Helper()
+	o := &model.Order{ID: id, Partner: "acme-movers", Company: "globex", ServiceType: "household_goods_move",
+		Status: model.StatusNew, Fields: fields, CreatedAt: time.Now().UTC()}
+	testutil.Must(r.t, r.st.CreateOrder(context.Background(), o,
+		&model.Event{ID: "c-" + id, Type: model.EventOrderCreated, Direction: model.DirectionIn, Protocol: model.ProtocolPlatform}))
+}
+
+func (r *dispatchRig) do(method, path, body string, hdr ...string) (int, map[string]any) {
+	r.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	r.engine.ServeHTTP(w, req)
+	var m map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &m)
+	if w.Code >= 400 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") {
+		r.t.Errorf("%s %s = %d with Content-Type %q, want problem+json", method, path, w.Code, w.Header().Get("Content-Type"))
+	}
+	return w.Code, m
+}
+
+func TestDispatchHTTPSaveAndSendThenDeliveries(t *testing.T) {
+	r := newDispatchRig(t)
+	r.order("o1", map[string]model.Field{"move_date": {Value: "2026-12-01"}})
+	code, body := r.do("POST", "/v1/orders/o1/send", "")
+	if code != 202 || body["held"] != false {
+		t.Fatalf("POST send = %d %v, want 202 not held", code, body)
+	}
+	ds := body["deliveries"].([]any)
+	id := ds[0].(map[string]any)["id"].(string)
+	if _, err := r.svc.DeliverDue(context.Background(), "acme-movers", 0); err != nil {
+		t.Fatal(err)
+	}
+	code, body = r.do("GET", "/v1/orders/o1/deliveries", "")
+	d := body["deliveries"].([]any)[0].(map[string]any)
+	if code != 200 || d["id"] != id || d["status"] != "Success" || d["attempts"] != 1.0 || d["event"] != "order.submitted" {
+		t.Fatalf("GET deliveries = %d %v, want the delivery as Success", code, body)
+	}
+	if code, _ := r.do("GET", "/v1/orders/nope/deliveries", ""); code != 404 {
+		t.Errorf("GET deliveries of an unknown order = %d, want 404", code)
+	}
+}
+
+func TestDispatchHTTPRefusalsAreProblems(t *testing.T) {
+	r := newDispatchRig(t)
+	r.order("nodate", nil)
+	code, body := r.do("POST", "/v1/orders/nodate/send", "")
+	errs, _ := body["errors"].([]any)
+	if code != 422 || len(errs) != 1 || errs[0].(map[string]any)["field"] != "fields.move_date" {
+		t.Fatalf("POST send without move_date = %d %v, want 422 naming fields.move_date", code, body)
+	}
+	code, body = r.do("POST", "/v1/orders/nodate/send", `{"communication":"fax"}`)
+	if code != 422 || !strings.Contains(fmt.Sprint(body["detail"]), "must be data or email") {
+		t.Fatalf("POST send fax = %d %v", code, body)
+	}
+	if code, body := r.do("POST", "/v1/orders/nodate/send", `{"bogus":1}`); code != 422 || !strings.Contains(fmt.Sprint(body["detail"]), "bogus") {
+		t.Errorf("POST send with an unknown key = %d %v, want 422 naming it", code, body)
+	}
+	if code, _ := r.do("POST", "/v1/orders/missing/send", ""); code != 404 {
+		t.Errorf("POST send of an unknown order = %d, want 404", code)
+	}
+}
+
+func TestDispatchHTTPOfflineWindow(t *testing.T) {
+	r := newDispatchRig(t)
+	r.order("o1", map[string]model.Field{"move_date": {Value: "2026-12-01"}})
+	if code, _ := r.do("GET", "/v1/vendors/acme-movers/offline-window", ""); code != 404 {
+		t.Fatalf("GET window before any = %d, want 404", code)
+	}
+	end := time.Now().Add(2*time.Hour + 10*time.Minute).UTC().Format(time.RFC3339)
+	code, body := r.do("PUT", "/v1/vendors/acme-movers/offline-window", `{"end":"`+end+`"}`)
+	if code != 200 || body["active"] != true {
+		t.Fatalf("PUT window = %d %v", code, body)
+	}
+	code, body = r.do("GET", "/v1/vendors/acme-movers/offline-window", "")
+	if code != 200 || body["end"] != end {
+		t.Fatalf("GET window = %d %v, want end %s", code, body, end)
+	}
+	code, body = r.do("POST", "/v1/orders/o1/send", `{"vendor":"acme-movers"}`)
+	if code != 202 || body["held"] != true || !strings.Contains(fmt.Sprint(body["notice"]), "maintenance is complete in 2h") ||
+		!strings.HasPrefix(fmt.Sprint(body["remaining"]), "2h") {
+		t.Fatalf("POST send during the window = %d %v, want held with the notice", code, body)
+	}
+	code, body = r.do("GET", "/v1/orders/o1/deliveries", "")
+	d := body["deliveries"].([]any)[0].(map[string]any)
+	if d["status"] != "Sending" || d["held_until"] == nil {
+		t.Fatalf("delivery during window = %v, want Sending with held_until", d)
+	}
+	if code, _ := r.do("PUT", "/v1/vendors/acme-movers/offline-window", `{"start":"2030-01-02T00:00:00Z","end":"2030-01-01T00:00:00Z"}`); code != 422 {
+		t.Errorf("PUT window ending before it starts = %d, want 422", code)
+	}
+	if code, _ := r.do("PUT", "/v1/vendors/acme-movers/offline-window", `{}`); code != 422 {
+		t.Errorf("PUT window without end = %d, want 422", code)
+	}
+	if code, _ := r.do("PUT", "/v1/vendors/nobody/offline-window", `{"end":"`+end+`"}`); code != 404 {
+		t.Errorf("PUT window of an unknown vendor = %d, want 404", code)
+	}
+	if code, _ := r.do("DELETE", "/v1/vendors/acme-movers/offline-window", ""); code != 204 {
+		t.Fatalf("DELETE window = %d, want 204", code)
+	}
+	if code, _ := r.do("DELETE", "/v1/vendors/acme-movers/offline-window", ""); code != 404 {
+		t.Errorf("second DELETE window = %d, want 404", code)
+	}
+	if n, _ := r.svc.DeliverDue(context.Background(), "acme-movers", 0); n != 1 {
+		t.Errorf("DeliverDue after cancel = %d, want 1", n)
+	}
+}
+
+func TestDispatchHTTPDeadLettersAndReplay(t *testing.T) {
+	r := newDispatchRig(t)
+	r.order("o1", map[string]model.Field{"move_date": {Value: "2026-12-01"}})
+	_, body := r.do("POST", "/v1/orders/o1/send", "")
+	id := body["deliveries"].([]any)[0].(map[string]any)["id"].(string)
+	r.status = 400
+	r.svc.DeliverDue(context.Background(), "acme-movers", 0)
+	code, body := r.do("GET", "/v1/vendors/acme-movers/dead-letters", "")
+	dl, _ := body["dead_letters"].([]any)
+	if code != 200 || len(dl) != 1 || dl[0].(map[string]any)["id"] != id || dl[0].(map[string]any)["status"] != "Failure" {
+		t.Fatalf("GET dead-letters = %d %v", code, body)
+	}
+	if code, _ := r.do("GET", "/v1/vendors/acme-movers/dead-letters?limit=x", ""); code != 422 {
+		t.Errorf("GET dead-letters?limit=x = %d, want 422", code)
+	}
+	r.status = 200
+	code, body = r.do("POST", "/v1/deliveries/"+id+"/replay", "")
+	if code != 202 || body["status"] != "Sending" {
+		t.Fatalf("POST replay = %d %v", code, body)
+	}
+	if code, _ := r.do("POST", "/v1/deliveries/"+id+"/replay", ""); code != 409 {
+		t.Errorf("second POST replay = %d, want 409 (not dead)", code)
+	}
+	if code, _ := r.do("POST", "/v1/deliveries/dlv_unknown/replay", ""); code != 404 {
+		t.Errorf("POST replay of an unknown delivery = %d, want 404", code)
+	}
+	r.svc.DeliverDue(context.Background(), "acme-movers", 0)
+	_, body = r.do("GET", "/v1/orders/o1/deliveries", "")
+	if s := body["deliveries"].([]any)[0].(map[string]any)["status"]; s != "Success" {
+		t.Fatalf("status after replay = %v, want Success", s)
+	}
+	code, body = r.do("POST", "/v1/vendors/acme-movers/dead-letters/replay", "")
+	if code != 202 || body["replayed"] != 0.0 {
+		t.Errorf("POST dead-letters/replay = %d %v, want 0 replayed", code, body)
+	}
+}
+
+func TestDispatchHTTPPullIsVendorAuthenticated(t *testing.T) {
+	r := newDispatchRig(t)
+	r.order("o1", map[string]model.Field{"move_date": {Value: "2026-12-01"}})
+	r.do("POST", "/v1/orders/o1/send", "")
+	for _, hdr := range [][]string{nil, {"X-Api-Key", "wrong"}, {"Authorization", "Bearer s3cret-pul"}} {
+		if code, _ := r.do("GET", "/partners/acme-movers/orders", "", hdr...); code != 401 {
+			t.Errorf("GET pull with %v = %d, want 401", hdr, code)
+		}
+	}
+	if code, _ := r.do("GET", "/partners/nobody/orders", "", "X-Api-Key", "s3cret-pull"); code != 401 {
+		t.Errorf("GET pull of an unknown vendor = %d, want 401", code)
+	}
+	code, body := r.do("GET", "/partners/acme-movers/orders", "", "X-Api-Key", "s3cret-pull")
+	orders, _ := body["orders"].([]any)
+	if code != 200 || len(orders) != 1 || orders[0].(map[string]any)["order"] != "o1" || body["cursor"] == "0" {
+		t.Fatalf("GET pull = %d %v, want o1 and a cursor", code, body)
+	}
+	cursor := body["cursor"].(string)
+	code, body = r.do("POST", "/partners/acme-movers/orders/ack", `{"cursor":"`+cursor+`"}`, "Authorization", "Bearer s3cret-pull")
+	if code != 200 || body["cursor"] != cursor {
+		t.Fatalf("POST ack = %d %v", code, body)
+	}
+	_, body = r.do("GET", "/partners/acme-movers/orders", "", "X-Api-Key", "s3cret-pull")
+	if orders, _ := body["orders"].([]any); len(orders) != 0 {
+		t.Errorf("GET pull after ack = %v, want nothing new", body)
+	}
+	if code, _ := r.do("POST", "/partners/acme-movers/orders/ack", "", "X-Api-Key", "s3cret-pull"); code != 422 {
+		t.Errorf("POST ack without cursor = %d, want 422", code)
+	}
+	if code, _ := r.do("POST", "/partners/pruvan/workorders", ""); code != 204 {
+		t.Errorf("static partner route beside the pull routes = %d, want 204", code)
+	}
+}
