@@ -310,7 +310,7 @@ func (q *Queue) Enqueue(ctx context.Context, j *Job, at time.Time) error {
 	return nil
 }
 
-// Claim leases up to max jobs of vendor that are due now, each the head of
+// Claim leases up to max (at most 1000) jobs of vendor that are due now, each the head of
 // its group, unless the vendor is held by an offline window (then it returns
 // none). Before claiming it gives back the vendor's expired leases, so a
 // crashed worker's jobs return even when no reaper runs. Each claim spends one
@@ -322,6 +322,9 @@ func (q *Queue) Claim(ctx context.Context, vendor string, max int) ([]*Lease, er
 	}
 	if max <= 0 {
 		max = 1
+	}
+	if max > maxBatch {
+		max = maxBatch
 	}
 	v := vendor
 	res, err := claimScript.Run(ctx, q.rdb,
@@ -342,6 +345,9 @@ func (q *Queue) Claim(ctx context.Context, vendor string, max int) ([]*Lease, er
 	return out, nil
 }
 
+// maxBatch bounds one Claim or AckAll script (Lua unpacks its lists).
+const maxBatch = 1000
+
 // Ack marks the leased job done and lets the next job of its group become
 // due. It returns ErrLeaseLost when the token no longer owns the job.
 func (q *Queue) Ack(ctx context.Context, l *Lease) error { return q.AckAll(ctx, []*Lease{l}) }
@@ -356,24 +362,13 @@ func (q *Queue) AckAll(ctx context.Context, ls []*Lease) error {
 	}
 	var lost []string
 	for v, ls := range byVendor {
-		keys := make([]string, 4, 4+len(ls))
-		keys[0], keys[1], keys[2], keys[3] = q.leaseKey(v), q.dueKey(v), q.liveKey(v), q.wakeKey(v)
-		args := make([]any, 4, 4+2*len(ls))
-		args[0], args[1], args[2], args[3] = q.offsetMs(), q.retention.Milliseconds(), q.jobPrefix(v), q.groupPrefix(v)
-		for _, l := range ls {
-			keys = append(keys, q.jobKey(v, l.Job.ID))
-			args = append(args, l.Job.ID, l.Token)
-		}
-		res, err := ackScript.Run(ctx, q.rdb, keys, args...).Int64Slice()
-		if err != nil {
-			return fmt.Errorf("queue: ack %d jobs of %s: %w", len(ls), v, err)
-		}
-		for i, l := range ls {
-			if res[i] == 1 {
-				l.Job.State = StateDone
-			} else {
-				lost = append(lost, l.Job.ID)
+		for len(ls) > 0 {
+			n := min(len(ls), maxBatch)
+			l, err := q.ackChunk(ctx, v, ls[:n])
+			if err != nil {
+				return err
 			}
+			lost, ls = append(lost, l...), ls[n:]
 		}
 	}
 	switch {
@@ -383,6 +378,32 @@ func (q *Queue) AckAll(ctx context.Context, ls []*Lease) error {
 		return fmt.Errorf("queue: ack %s: %w", strings.Join(lost, ", "), ErrLeaseLost)
 	}
 	return nil
+}
+
+// ackChunk acks up to maxBatch leases of vendor v in one script and returns
+// the ids whose lease was lost.
+func (q *Queue) ackChunk(ctx context.Context, v string, ls []*Lease) ([]string, error) {
+	keys := make([]string, 4, 4+len(ls))
+	keys[0], keys[1], keys[2], keys[3] = q.leaseKey(v), q.dueKey(v), q.liveKey(v), q.wakeKey(v)
+	args := make([]any, 4, 4+2*len(ls))
+	args[0], args[1], args[2], args[3] = q.offsetMs(), q.retention.Milliseconds(), q.jobPrefix(v), q.groupPrefix(v)
+	for _, l := range ls {
+		keys = append(keys, q.jobKey(v, l.Job.ID))
+		args = append(args, l.Job.ID, l.Token)
+	}
+	res, err := ackScript.Run(ctx, q.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return nil, fmt.Errorf("queue: ack %d jobs of %s: %w", len(ls), v, err)
+	}
+	var lost []string
+	for i, l := range ls {
+		if res[i] == 1 {
+			l.Job.State = StateDone
+		} else {
+			lost = append(lost, l.Job.ID)
+		}
+	}
+	return lost, nil
 }
 
 // Retry gives the leased job back, due at at (the zero time or a past time

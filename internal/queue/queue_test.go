@@ -596,3 +596,40 @@ func TestRunDeliversInGroupOrder(t *testing.T) {
 		}
 	})
 }
+
+func TestAckAllAcksWhatItOwns(t *testing.T) {
+	suite(t, nil, func(t *testing.T, e *env) {
+		e.enqueue(t, "acme", "o1", "a1", "a2")
+		e.enqueue(t, "acme", "", "b1", "c1")
+		e.enqueue(t, "globex", "", "g1")
+		ls := e.claim(t, "acme", 10)
+		ls = append(ls, e.claim(t, "globex", 10)...)
+		if len(ls) != 4 {
+			t.Fatalf("claimed %v, want a1 b1 c1 g1", ids(ls))
+		}
+		var stale *Lease
+		for _, l := range ls {
+			if l.Job.ID == "c1" {
+				stale = l
+			}
+		}
+		forged := *stale
+		forged.Token = "not-the-token"
+		batch := []*Lease{ls[0], ls[1], ls[3], &forged}
+		if err := e.q.AckAll(e.ctx, batch); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("AckAll with a forged token = %v, want ErrLeaseLost", err)
+		}
+		for _, l := range []*Lease{ls[0], ls[1], ls[3]} {
+			if j := e.get(t, l.Job.Vendor, l.Job.ID); j.State != StateDone {
+				t.Errorf("Get(%s) after AckAll = %q, want done", l.Job.ID, j.State)
+			}
+		}
+		if j := e.get(t, "acme", "c1"); j.State != StateLeased {
+			t.Errorf("Get(c1) after a forged ack = %q, want still leased", j.State)
+		}
+		if got := ids(e.claim(t, "acme", 10)); !slices.Equal(got, []string{"a2"}) {
+			t.Fatalf("Claim after AckAll = %v, want [a2]", got)
+		}
+		testutil.Must(t, e.q.AckAll(e.ctx, nil))
+	})
+}

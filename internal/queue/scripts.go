@@ -135,18 +135,25 @@ if e then
 end
 local max = tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
+if #ids == 0 then return out end
+redis.call('ZREM', KEYS[1], unpack(ids))
 local untl = now + tonumber(ARGV[3])
+local leased = {}
 for i, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
   local jk = ARGV[5] .. id
-  if redis.call('HGET', jk, 'state') == 'pending' then
-    redis.call('HINCRBY', jk, 'attempts', 1)
-    redis.call('HSET', jk, 'state', 'leased', 'token', ARGV[4] .. '.' .. i, 'until', untl)
-    redis.call('ZADD', KEYS[2], untl, id)
-    out[#out + 1] = redis.call('HMGET', jk, 'id', 'group', 'payload', 'attempts', 'max', 'state',
-      'created', 'next', 'lerr', 'meta', 'token', 'until')
+  local f = redis.call('HMGET', jk, 'id', 'group', 'payload', 'attempts', 'max', 'state',
+    'created', 'next', 'lerr', 'meta')
+  if f[6] == 'pending' then
+    local tok = ARGV[4] .. '.' .. i
+    local att = tonumber(f[4]) + 1
+    redis.call('HSET', jk, 'state', 'leased', 'token', tok, 'until', untl, 'attempts', att)
+    f[4], f[6], f[11], f[12] = att, 'leased', tok, untl
+    leased[#leased + 1] = untl
+    leased[#leased + 1] = id
+    out[#out + 1] = f
   end
 end
+if #leased > 0 then redis.call('ZADD', KEYS[2], unpack(leased)) end
 if #ids == max and redis.call('ZCOUNT', KEYS[1], '-inf', now) > 0 then wake(KEYS[4]) end
 return out
 `)
@@ -162,20 +169,23 @@ return out
 var ackScript = script(`
 local now = now_ms(ARGV[1])
 local ret = tonumber(ARGV[2])
-local out, woke = {}, false
+local out, done, woke = {}, {}, false
 for i = 5, #KEYS do
   local id, tok = ARGV[2 * i - 5], ARGV[2 * i - 4]
   local st = redis.call('HMGET', KEYS[i], 'state', 'token', 'group')
   if st[1] ~= 'leased' or st[2] ~= tok then
     out[#out + 1] = 0
   else
-    redis.call('HSET', KEYS[i], 'state', 'done', 'token', '', 'until', 0, 'ended', now)
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('ZREM', KEYS[3], id)
-    if leave(ARGV[4], ARGV[3], KEYS[2], st[3], id) then woke = true end
+    redis.call('HSET', KEYS[i], 'state', 'done', 'token', '', 'ended', now)
     if ret > 0 then redis.call('PEXPIRE', KEYS[i], ret) end
+    if leave(ARGV[4], ARGV[3], KEYS[2], st[3], id) then woke = true end
+    done[#done + 1] = id
     out[#out + 1] = 1
   end
+end
+if #done > 0 then
+  redis.call('ZREM', KEYS[1], unpack(done))
+  redis.call('ZREM', KEYS[3], unpack(done))
 end
 if woke then wake(KEYS[4]) end
 return out
