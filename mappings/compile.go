@@ -127,6 +127,9 @@ type ckind struct {
 	messageID *source
 	rules     []*crule
 	refuse    []*crefusal
+	pre       *prefetch
+	nFields   int // field and data rules, to size the maps once
+	nData     int
 }
 
 type crefusal struct {
@@ -592,9 +595,26 @@ func (c *compiler) compileKind(k *Kind) *ckind {
 		ck.require = model.Require{ServiceTypes: k.Require.ServiceTypes, Accepted: k.Require.Accepted, Open: k.Require.Open, Exists: k.Require.Exists}
 	}
 	ck.messageID = c.optSource(k, "message_id", k.MessageID, k.Pos)
+	ck.pre = &prefetch{}
 	for _, r := range k.Rules {
 		if cr := c.compileRule(r, tNone); cr != nil {
 			ck.rules = append(ck.rules, cr)
+			switch cr.to.kind {
+			case tField:
+				ck.nFields++
+			case tData:
+				ck.nData++
+			}
+			for i := range cr.from {
+				ck.pre.add(&cr.from[i])
+			}
+			if cr.tmpl != nil {
+				for _, p := range cr.tmpl.parts {
+					if p.src != nil {
+						ck.pre.add(p.src)
+					}
+				}
+			}
 		}
 	}
 	for _, rf := range k.Refuse {

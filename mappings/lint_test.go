@@ -12,13 +12,17 @@ import (
 func writeMapping(t *testing.T, partner, src string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, partner), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, partner, partner+".yaml"), []byte(src), 0o644); err != nil {
+	if err := mkPartner(dir, partner, src); err != nil {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+func mkPartner(dir, partner, src string) error {
+	if err := os.MkdirAll(filepath.Join(dir, partner), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, partner, partner+".yaml"), []byte(src), 0o644)
 }
 
 const lintHead = `partner: p

@@ -30,6 +30,89 @@ type source struct {
 	root root
 	path string // gjson path or key
 	text string // as written
+	// slot, when > 0, is where the kind's one-pass prefetch puts this
+	// source's value (top-level rules of a kind only; see prefetch).
+	slot int
+}
+
+// prefetch is a trie of simple object paths (a.b.c) read by one kind's
+// top-level rules. Translate walks the element once along the trie instead
+// of scanning it once per rule.
+type prefetch struct {
+	slot int // > 0 when a source ends here
+	kids map[string]*prefetch
+	n    int // number of slots (root only)
+}
+
+func simplePath(p string) []string {
+	parts := strings.Split(p, ".")
+	for _, c := range parts {
+		if c == "" || isDigits(c) {
+			return nil
+		}
+		for i := 0; i < len(c); i++ {
+			ch := c[i]
+			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
+				return nil
+			}
+		}
+	}
+	return parts
+}
+
+// add registers s in the trie and gives it a slot.
+func (t *prefetch) add(s *source) {
+	if s.root != rootItem {
+		return
+	}
+	parts := simplePath(s.path)
+	if parts == nil {
+		return
+	}
+	n := t
+	for _, p := range parts {
+		if n.kids == nil {
+			n.kids = map[string]*prefetch{}
+		}
+		c, ok := n.kids[p]
+		if !ok {
+			c = &prefetch{}
+			n.kids[p] = c
+		}
+		n = c
+	}
+	if n.slot == 0 {
+		t.n++
+		n.slot = t.n
+	}
+	s.slot = n.slot
+}
+
+// walk fills slots[slot-1] for every trie path present in res (first
+// occurrence wins, as gjson.Get does). It stops once every slot is filled.
+func (t *prefetch) walk(res gjson.Result, slots []gjson.Result) {
+	left := len(slots)
+	t.walkN(res, slots, &left)
+}
+
+func (t *prefetch) walkN(res gjson.Result, slots []gjson.Result, left *int) {
+	if !res.IsObject() {
+		return
+	}
+	res.ForEach(func(k, v gjson.Result) bool {
+		c := t.kids[k.Str]
+		if c == nil {
+			return true
+		}
+		if c.slot > 0 && !slots[c.slot-1].Exists() {
+			slots[c.slot-1] = v
+			*left--
+		}
+		if c.kids != nil {
+			c.walkN(v, slots, left)
+		}
+		return *left > 0
+	})
 }
 
 // validGJSONPath reports a syntax problem with a gjson path, or "".

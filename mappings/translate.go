@@ -112,6 +112,7 @@ type env struct {
 	render   bool
 	vars     map[string]any
 	out      *outDoc
+	slots    []gjson.Result // prefetched values of the current kind's top-level sources
 }
 
 func (e *env) warn(s string) {
@@ -134,6 +135,9 @@ func strResult(s string) gjson.Result {
 func (e *env) get(s *source, ctx gjson.Result) gjson.Result {
 	switch s.root {
 	case rootItem:
+		if s.slot > 0 && s.slot <= len(e.slots) {
+			return e.slots[s.slot-1]
+		}
 		return ctx.Get(s.path)
 	case rootBody:
 		return e.bodyRes.Get(s.path)
@@ -371,17 +375,40 @@ func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *st
 		Raw:            raw,
 	}
 	e.inb = inb
+	if k.nFields > 0 {
+		inb.Patch.Fields = make(map[string]any, k.nFields)
+	}
+	if k.nData > 0 {
+		inb.Data = make(map[string]any, k.nData)
+	}
 	for _, rf := range k.refuse {
 		if e.eval(rf.when, ctx) {
 			it.Err = &RuleError{Rule: rf.where, Path: e.prefix + rf.field, Field: rf.field, Msg: rf.message, Kind: model.ErrRefused}
 			return
 		}
 	}
+	if n := k.pre.n; n > 0 {
+		if cap(e.slots) >= n {
+			e.slots = e.slots[:n]
+			clear(e.slots)
+		} else {
+			e.slots = make([]gjson.Result, n)
+		}
+		k.pre.walk(ctx, e.slots)
+	}
 	for _, r := range k.rules {
 		if err := e.run(r, ctx, nil); err != nil {
 			it.Err = err
+			e.slots = e.slots[:0:cap(e.slots)]
 			return
 		}
+	}
+	e.slots = e.slots[:0:cap(e.slots)]
+	if len(inb.Patch.Fields) == 0 {
+		inb.Patch.Fields = nil
+	}
+	if len(inb.Data) == 0 {
+		inb.Data = nil
 	}
 	if inb.Patch.ClientStatus == nil && e.client != "" {
 		s := e.client

@@ -1,0 +1,192 @@
+package mappings
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const reloadSrc = `partner: %s
+protocols: [rest]
+inbound:
+  - kind: note
+    event: order.message
+    rules:
+      - {to: target.requestor, from: id, required: true}
+      - {to: message, template: "%s {{text}}"}
+`
+
+func writeReload(t *testing.T, dir, partner, prefix string) {
+	t.Helper()
+	src := strings.Replace(strings.Replace(reloadSrc, "%s", partner, 1), "%s", prefix, 1)
+	if err := os.MkdirAll(filepath.Join(dir, partner), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, partner, partner+".yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func noteText(t *testing.T, r *Registry, partner string) string {
+	t.Helper()
+	m := r.Get(partner)
+	if m == nil {
+		t.Fatalf("Get(%q) = nil", partner)
+	}
+	b, err := m.Translate(Input{Body: []byte(`{"id":"o1","text":"hello"}`)})
+	if err != nil || b.Items[0].Err != nil {
+		t.Fatalf("Translate = %v / %v", err, b.Items[0].Err)
+	}
+	return b.Items[0].Inbound.Patch.Messages[0].Text
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRegistryHotReload: a good edit is swapped in, a bad edit is refused
+// while the old version keeps serving, other partners are untouched.
+func TestRegistryHotReload(t *testing.T) {
+	dir := t.TempDir()
+	writeReload(t, dir, "alpha", "v1:")
+	writeReload(t, dir, "beta", "b1:")
+	var logs syncBuf
+	r, err := NewRegistry(dir, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("NewRegistry = %v", err)
+	}
+	if got := noteText(t, r, "alpha"); got != "v1: hello" {
+		t.Fatalf("alpha text = %q, want %q", got, "v1: hello")
+	}
+	v1 := r.Get("alpha").Version()
+	betaV := r.Get("beta").Version()
+	if r.Check() {
+		t.Errorf("Check() with no change = true, want false")
+	}
+
+	// Good edit: swapped in.
+	writeReload(t, dir, "alpha", "v2:")
+	if !r.Check() {
+		t.Fatalf("Check() after an edit = false, want true")
+	}
+	if got := noteText(t, r, "alpha"); got != "v2: hello" {
+		t.Errorf("alpha text after good edit = %q, want %q", got, "v2: hello")
+	}
+	v2 := r.Get("alpha").Version()
+	if v2 == v1 {
+		t.Errorf("version did not change after an edit: %s", v2)
+	}
+	if st := r.Status()["alpha"]; st.Version != v2 || st.LastError != "" {
+		t.Errorf("Status[alpha] = %+v, want version %s and no error", st, v2)
+	}
+
+	// Bad edit: refused, v2 keeps serving, the error names file:line:col.
+	bad := filepath.Join(dir, "alpha", "alpha.yaml")
+	if err := os.WriteFile(bad, []byte("partner: alpha\ninbound:\n  - kind: note\n    event: order.mesage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Reload()
+	var le LoadErrors
+	if !errors.As(err, &le) {
+		t.Fatalf("Reload after a bad edit = %v, want LoadErrors", err)
+	}
+	wantErr := bad + `:4:12: unknown event type "order.mesage" (did you mean "order.message"?)`
+	if le[0].Error() != wantErr {
+		t.Errorf("Reload error = %q, want %q", le[0].Error(), wantErr)
+	}
+	if got := noteText(t, r, "alpha"); got != "v2: hello" {
+		t.Errorf("alpha text after bad edit = %q, want the running %q", got, "v2: hello")
+	}
+	st := r.Status()["alpha"]
+	if st.Version != v2 || !strings.Contains(st.LastError, wantErr) {
+		t.Errorf("Status[alpha] = %+v, want version %s and the load error", st, v2)
+	}
+	if !strings.Contains(logs.String(), "mapping rejected") {
+		t.Errorf("log lacks the rejection:\n%s", logs.String())
+	}
+	if r.Get("beta").Version() != betaV || r.Status()["beta"].LastError != "" {
+		t.Errorf("beta changed by alpha's bad edit: %+v", r.Status()["beta"])
+	}
+
+	// Fixing it clears the error.
+	writeReload(t, dir, "alpha", "v3:")
+	if err := r.Reload(); err != nil {
+		t.Fatalf("Reload after fix = %v", err)
+	}
+	if got := noteText(t, r, "alpha"); got != "v3: hello" {
+		t.Errorf("alpha text after fix = %q", got)
+	}
+	if st := r.Status()["alpha"]; st.LastError != "" {
+		t.Errorf("Status[alpha].LastError = %q after fix, want empty", st.LastError)
+	}
+
+	// A removed partner is dropped.
+	if err := os.RemoveAll(filepath.Join(dir, "beta")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reload(); err != nil {
+		t.Fatalf("Reload = %v", err)
+	}
+	if r.Get("beta") != nil {
+		t.Errorf("Get(beta) after removal = non-nil")
+	}
+	if _, ok := r.Status()["beta"]; ok {
+		t.Errorf("Status still lists removed beta")
+	}
+}
+
+// TestRegistryWatch: the polling watcher picks up an edit on its own.
+func TestRegistryWatch(t *testing.T) {
+	dir := t.TempDir()
+	writeReload(t, dir, "alpha", "v1:")
+	r, err := NewRegistry(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Watch(ctx, 5*time.Millisecond); close(done) }()
+	writeReload(t, dir, "alpha", "v2:")
+	deadline := time.Now().Add(20 * time.Second)
+	for noteText(t, r, "alpha") != "v2: hello" {
+		if time.Now().After(deadline) {
+			t.Fatal("watch did not reload the edited mapping")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+// TestRegistryBrokenAtStart: a partner broken at start is absent and reported; others serve.
+func TestRegistryBrokenAtStart(t *testing.T) {
+	dir := t.TempDir()
+	writeReload(t, dir, "alpha", "v1:")
+	if err := os.MkdirAll(filepath.Join(dir, "gamma"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gamma", "gamma.yaml"), []byte("partner: gamma\nbogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRegistry(dir, nil)
+	if err == nil {
+		t.Fatal("NewRegistry with a broken partner = nil error")
+	}
+	if r.Get("alpha") == nil || r.Get("gamma") != nil {
+		t.Errorf("Get(alpha), Get(gamma) = %v, %v; want alpha served, gamma absent", r.Get("alpha"), r.Get("gamma"))
+	}
+	if st := r.Status()["gamma"]; !strings.Contains(st.LastError, `gamma.yaml:2:1: unknown key "bogus"`) {
+		t.Errorf("Status[gamma].LastError = %q", st.LastError)
+	}
+}
