@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/equus/sogateway/adapters"
@@ -784,5 +785,130 @@ func TestBackoff(t *testing.T) {
 		if got := Backoff(p, tt.n, tt.r); got != tt.want {
 			t.Errorf("Backoff(%d, %v) = %v, want %v", tt.n, tt.r, got, tt.want)
 		}
+	}
+}
+
+// replica builds another Service (another gateway replica) on its own Redis
+// client, sending to the same vendor server.
+func (f *fixture) replica(t *testing.T, rdb redis.UniversalClient) *Service {
+	q := queue.New(rdb, &queue.Options{Clock: f.clk, Logger: quiet(), LeaseFor: 30 * time.Second})
+	cfg := acmeConfig(f.vendor.URL)
+	return New(store.New(rdb, nil), q, fakeRenderer{}, &Options{
+		Vendors: map[string]configs.VendorConfig{"acme-movers": cfg},
+		AdapterEnv: &adapters.Env{LookupEnv: func(k string) (string, bool) {
+			return map[string]string{"ACME_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ACME_PULL_KEY": "k"}[k], true
+		}},
+		Clock: f.clk, Logger: quiet(), Dispatch: configs.DispatchConfig{Workers: 2, ClaimBatch: 8},
+	})
+}
+
+// clients returns a second client factory for each backend of the suite.
+func replicaSuite(t *testing.T, fn func(t *testing.T, f *fixture, second redis.UniversalClient)) {
+	t.Run("miniredis", func(t *testing.T) {
+		m, c := testutil.MiniRedis(t)
+		c2 := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { c2.Close() })
+		fn(t, newFixture(t, c, nil), c2)
+	})
+	t.Run("redis-server", func(t *testing.T) {
+		s := testutil.StartRedis(t)
+		fn(t, newFixture(t, s.Client(), nil), s.Client())
+	})
+}
+
+// waitFor waits until cond holds, failing after a generous bound (this is a
+// liveness check, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRunningWorkersWakeWhenTheWindowIsCancelled(t *testing.T) {
+	replicaSuite(t, func(t *testing.T, f *fixture, _ redis.UniversalClient) {
+		ctx, cancel := context.WithCancel(f.ctx)
+		done := make(chan error, 1)
+		go func() { done <- f.svc.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		_, err := f.svc.PutWindow(f.ctx, "acme-movers", time.Time{}, f.clk.Now().Add(24*time.Hour))
+		testutil.Must(t, err)
+		f.order(t, "o1", nil)
+		f.send(t, "o1")
+		testutil.Must(t, f.svc.DeleteWindow(f.ctx, "acme-movers"))
+		waitFor(t, "the held delivery after the cancel", func() bool { return len(f.vendor.successes()) == 1 })
+		waitFor(t, "the Success record", func() bool { return f.one(t, "o1").Status == model.DeliverySuccess })
+	})
+}
+
+func TestTwoReplicasDeliverEachDeliveryOnce(t *testing.T) {
+	replicaSuite(t, func(t *testing.T, f *fixture, second redis.UniversalClient) {
+		other := f.replica(t, second)
+		const n = 60
+		for i := 0; i < n; i++ {
+			id := fmt.Sprintf("o%02d", i)
+			f.order(t, id, nil)
+			f.send(t, id)
+			if i%3 == 0 {
+				f.patch(t, id, func(o *model.Order) { o.Fields["move_date"] = model.Field{Value: "2027-02-02"} })
+			}
+		}
+		ctx, cancel := context.WithCancel(f.ctx)
+		d1, d2 := make(chan error, 1), make(chan error, 1)
+		go func() { d1 <- f.svc.Run(ctx) }()
+		go func() { d2 <- other.Run(ctx) }()
+		want := n + n/3
+		waitFor(t, "every delivery", func() bool { return len(f.vendor.received()) >= want })
+		cancel()
+		<-d1
+		<-d2
+		got := f.vendor.received()
+		seen := map[string]int{}
+		firstOfOrder := map[string]string{}
+		for _, r := range got {
+			seen[r.id]++
+			if _, ok := firstOfOrder[r.order]; !ok {
+				firstOfOrder[r.order] = r.kind
+			}
+		}
+		if len(got) != want || len(seen) != want {
+			t.Fatalf("vendor got %d requests for %d ids, want %d each once", len(got), len(seen), want)
+		}
+		for o, k := range firstOfOrder {
+			if k != "order" {
+				t.Errorf("order %s: first request was %s, want the submission first", o, k)
+			}
+		}
+	})
+}
+
+func TestCollectorExportsQueueFigures(t *testing.T) {
+	_, c := testutil.MiniRedis(t)
+	f := newFixture(t, c, nil)
+	_, err := f.svc.PutWindow(f.ctx, "acme-movers", time.Time{}, f.clk.Now().Add(time.Hour))
+	testutil.Must(t, err)
+	f.order(t, "o1", nil)
+	f.order(t, "o2", nil)
+	f.send(t, "o1")
+	f.send(t, "o2")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(f.svc.Collector())
+	mfs, err := reg.Gather()
+	testutil.Must(t, err)
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "acme-movers" && m.GetGauge() != nil {
+				got[mf.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["sog_dispatch_queue_depth"] != 2 || got["sog_dispatch_queue_held"] != 2 || got["sog_dispatch_vendor_available"] != 1 ||
+		got["sog_dispatch_dead_letters"] != 0 {
+		t.Errorf("metrics = %v, want depth 2, held 2, available 1, dead 0", got)
 	}
 }
