@@ -30,6 +30,7 @@ const (
 	ReasonTooDeep              = "TooDeep"
 	ReasonTooLarge             = "TooLarge"
 	ReasonMediaType            = "UnsupportedMediaType"
+	ReasonTimeout              = "RequestTimeout"
 	ReasonVersionMismatch      = "VersionMismatch"
 	ReasonMustUnderstand       = "MustUnderstand"
 	ReasonUnknownOperation     = "UnknownOperation"

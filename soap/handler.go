@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -330,6 +331,11 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return call, tooLarge(h.opt.MaxBodyBytes)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return call, &Fault{Code: CodeClient, Reason: ReasonTimeout, Status: http.StatusRequestTimeout, Err: err,
+				Text: fmt.Sprintf("the request body was not received within %s", h.opt.ReadTimeout)}
 		}
 		return call, &Fault{Code: CodeClient, Reason: ReasonMalformed, Text: "the request body could not be read", Err: err}
 	}

@@ -1,14 +1,19 @@
 package soap
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // post runs one request through h in process and returns the response.
@@ -222,5 +227,31 @@ func TestBodyLimitIsExact(t *testing.T) {
 		if w := post(h, "text/xml", "", bytes.NewReader([]byte(doc)), -1, true); w.Code != tc.status {
 			t.Errorf("POST %d bytes with MaxBodyBytes %d = %d, want %d\n%s", len(doc), tc.max, w.Code, tc.status, w.Body)
 		}
+	}
+}
+
+// TestSlowBodyTimesOut sends half a body and stalls: the handler gives up
+// after Options.ReadTimeout with a RequestTimeout fault instead of waiting.
+func TestSlowBodyTimesOut(t *testing.T) {
+	h := newTestHandler(t, &recorder{}, func(o *Options) { o.ReadTimeout = 300 * time.Millisecond })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	auth := base64.StdEncoding.EncodeToString([]byte(testUser + ":" + testPassword))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nAuthorization: Basic %s\r\nContent-Length: 1000\r\n\r\n%s",
+		DefaultPath, auth, endlessHead)
+	// Nothing more is sent. The test's own deadline only stops a hang.
+	_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 408 || faultReason(string(b)) != ReasonTimeout {
+		t.Errorf("stalled POST = %d %s, want 408 %s", resp.StatusCode, b, ReasonTimeout)
 	}
 }
