@@ -736,9 +736,12 @@ func (k *call) batch(results []itemResult) {
 	for _, r := range results {
 		key := r.item.Key
 		if r.err != nil {
-			_, rule := fieldOf(r.err)
+			field, rule := fieldOf(r.err)
 			if !business(r.err) {
 				status = http.StatusServiceUnavailable
+			}
+			if field != "" {
+				rule = field + ": " + rule
 			}
 			var wo *string
 			if key != "" {

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+// emgTask returns a Task JSON text.
+func emgTask(id, verb, resource, body string) string {
+	return `{"Id":"` + id + `","Source":"` + testSource + `","Verb":"` + verb + `","Resource":"` + resource +
+		`","ContentType":"application/json","CreationTimeUTC":"2020-05-21T02:08:11.471Z","Version":"1.0","Body":` + body + `}`
+}
+
+// signTask signs the Task text with key (PKCS#1 v1.5, SHA-256), base64.
+func signTask(t testing.TB, key *rsa.PrivateKey, task string) string {
+	t.Helper()
+	h := sha256.Sum256([]byte(task))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
+
+func (r *rig) emgEnvelope(task string) string {
+	return `{"Task":` + task + `,"Signature":"` + signTask(r.t, r.ks.partner, task) + `"}`
+}
+
+// emg posts body and checks the answer is an Ack signed with our key.
+func (r *rig) emg(body string) (int, gjson.Result) {
+	r.t.Helper()
+	code, ct, b := r.do(http.MethodPost, "/partners/emg/messages", "application/json", []byte(body), nil)
+	if !strings.HasPrefix(ct, "application/json") {
+		r.t.Fatalf("content type %q, want application/json (%s)", ct, b)
+	}
+	if !json.Valid(b) {
+		r.t.Fatalf("answer %q is not JSON", b)
+	}
+	env := gjson.ParseBytes(b)
+	task := env.Get("Task")
+	sig, err := base64.StdEncoding.DecodeString(env.Get("Signature").String())
+	if err != nil {
+		r.t.Fatalf("Ack signature %q is not base64", env.Get("Signature"))
+	}
+	h := sha256.Sum256([]byte(task.Raw))
+	if err := rsa.VerifyPKCS1v15(&r.ks.ours.PublicKey, crypto.SHA256, h[:], sig); err != nil {
+		r.t.Fatalf("Ack signature does not verify with our public key over the Task bytes: %v", err)
+	}
+	if task.Get("Verb").String() != "Ack" || task.Get("Body.StatusCode").Int() != int64(code) {
+		r.t.Fatalf("Ack %s: want Verb Ack and Body.StatusCode = HTTP status %d", task.Raw, code)
+	}
+	return code, task
+}
+
+const emgCreateBody = `{"RequestorId":"123456789","AccountNumber":"123456","CustomerContact":"demo@equinix.com","Description":"Create Trouble Ticket","ShortDescription":"Create case","Impact":"High","Urgency":"Medium","SupplierTicketNumber":"CS0634418"}`
+
+func TestEMGCreateUpdateAck(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		createID := "bf9f2707-d612-4d63-9958-4c8b1fcf3cc0"
+		code, ack := r.emg(r.emgEnvelope(emgTask(createID, "Create", "TroubleTicket.ManagedService", emgCreateBody)))
+		if code != 201 || ack.Get("OriginationId").String() != createID || ack.Get("OriginationVerb").String() != "Create" ||
+			ack.Get("Resource").String() != "TroubleTicket.ManagedService" || ack.Get("Body.RequestorId").String() != "123456789" ||
+			ack.Get("Source").String() != testSource {
+			t.Fatalf("create Ack = %d %s, want 201 for Task %s", code, ack.Raw, createID)
+		}
+		id := b.find(t, "emg", "requestor", "123456789")
+		if id == "" {
+			t.Fatal("no order for RequestorId 123456789 after the Create")
+		}
+		// Task sent as a JSON string; Update answered 202.
+		upd := emgTask("4f6ec8d0-902f-4892-aa31-8bfed1edc075", "Update", "BreakFix", `{"RequestorId":"123456789","ServicerId":"1-199912345789","State":"InProgress","Description":"Ticket 1-199912345789 has been scheduled"}`)
+		quoted, _ := json.Marshal(upd)
+		code, ack = r.emg(`{"Task":` + string(quoted) + `,"Signature":"` + signTask(t, r.ks.partner, upd) + `"}`)
+		if code != 202 || ack.Get("OriginationVerb").String() != "Update" || ack.Get("Body.ServicerId").String() != "1-199912345789" {
+			t.Fatalf("update Ack = %d %s, want 202 with the ServicerId", code, ack.Raw)
+		}
+		o := lastOrder(t, b, id)
+		if o.Status != model.StatusInProgress || o.Refs.Servicer != "1-199912345789" {
+			t.Fatalf("order = status %s servicer %q, want in_progress and the ServicerId", o.Status, o.Refs.Servicer)
+		}
+		evs := inbound(b.events(t, id))
+		if len(evs) != 2 || evs[1].MessageID != "4f6ec8d0-902f-4892-aa31-8bfed1edc075" || evs[1].Raw == "" {
+			t.Fatalf("inbound events = %d, want 2 with the Task id as message id and the raw message", len(evs))
+		}
+	})
+}
+
+func TestEMGRepeatedTaskSameAck(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		env := r.emgEnvelope(emgTask("11111111-2222-3333-4444-555555555555", "Create", "TroubleTicket.ManagedService", emgCreateBody))
+		_, _, first := r.do(http.MethodPost, "/partners/emg/messages", "application/json", []byte(env), nil)
+		_, _, again := r.do(http.MethodPost, "/partners/emg/messages", "application/json", []byte(env), nil)
+		if !bytes.Equal(first, again) {
+			t.Fatalf("repeated Task: Acks differ\n%s\n%s", first, again)
+		}
+		// Same Task id, different content (a buggy resend): still the first Ack, nothing changes.
+		env2 := r.emgEnvelope(emgTask("11111111-2222-3333-4444-555555555555", "Create", "TroubleTicket.ManagedService",
+			strings.Replace(emgCreateBody, "Create Trouble Ticket", "Other text", 1)))
+		_, _, third := r.do(http.MethodPost, "/partners/emg/messages", "application/json", []byte(env2), nil)
+		if !bytes.Equal(first, third) {
+			t.Fatalf("resent Task id: Acks differ\n%s\n%s", first, third)
+		}
+		id := b.find(t, "emg", "requestor", "123456789")
+		if n := len(inbound(b.events(t, id))); n != 1 {
+			t.Fatalf("%d inbound events after three posts of one Task id, want 1", n)
+		}
+		if o := lastOrder(t, b, id); o.Fields["description"].Value != "Create Trouble Ticket" {
+			t.Fatalf("description = %v, want the first message's", o.Fields["description"].Value)
+		}
+	})
+}
+
+func TestEMGRefusals(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		task := emgTask("aaaaaaaa-0000-0000-0000-000000000001", "Create", "TroubleTicket.ManagedService", emgCreateBody)
+		otherSource := strings.Replace(task, testSource, "00000000-0000-0000-0000-000000000000", 1)
+		tampered := strings.Replace(task, "Create case", "Create cas3", 1)
+		cases := []struct {
+			name    string
+			body    string
+			code    int
+			mention string
+		}{
+			{"tampered Task", `{"Task":` + tampered + `,"Signature":"` + signTask(t, r.ks.partner, task) + `"}`, 401, "bad credential"},
+			{"signed by another key", `{"Task":` + task + `,"Signature":"` + signTask(t, r.ks.ours, task) + `"}`, 401, "bad credential"},
+			{"no signature", `{"Task":` + task + `}`, 401, "missing credential"},
+			{"wrong Source", r.emgEnvelope(otherSource), 403, "Source"},
+			{"unknown envelope member", `{"Task":` + task + `,"Signature":"` + signTask(t, r.ks.partner, task) + `","Extra":1}`, 400, "unknown member"},
+			{"unknown Task member", r.emgEnvelope(strings.Replace(task, `"Version"`, `"Versoin"`, 1)), 400, "Versoin"},
+			{"Task is a number", `{"Task":5,"Signature":"` + signTask(t, r.ks.partner, "5") + `"}`, 400, "Task must be an object"},
+			{"Update of an unknown ticket", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000002", "Update", "BreakFix", `{"RequestorId":"nope","ServicerId":"nope","State":"Open"}`)), 404, "not found"},
+			{"unknown State", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000003", "Update", "BreakFix", `{"RequestorId":"x","State":"Sleeping"}`)), 400, "Sleeping"},
+			{"missing mandatory Description", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000004", "Create", "TroubleTicket.ManagedService", `{"RequestorId":"r-2"}`)), 400, "Description"},
+			{"unknown Verb", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000005", "Delete", "BreakFix", `{"RequestorId":"x"}`)), 400, "kind"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				code, ack := r.emg(c.body)
+				if code != c.code || !strings.Contains(ack.Get("Body.Reason").String(), c.mention) {
+					t.Fatalf("Ack = %d %s, want %d with a reason mentioning %q", code, ack.Raw, c.code, c.mention)
+				}
+				if n := b.count(t); n != 0 {
+					t.Fatalf("%d orders stored after a refused message, want 0", n)
+				}
+			})
+		}
+		if !strings.Contains(r.logs.String(), "partner authentication failed") {
+			t.Fatal("authentication failures were not logged")
+		}
+	})
+}
+
+func TestEMGTruncationWarningInAck(t *testing.T) {
+	r := newRig(t, newFakeBackend(t), nil, nil)
+	long := strings.Repeat("x", 170)
+	body := strings.Replace(emgCreateBody, `"Create case"`, strconv.Quote(long), 1)
+	code, ack := r.emg(r.emgEnvelope(emgTask("bbbbbbbb-0000-0000-0000-000000000001", "Create", "TroubleTicket.ManagedService", body)))
+	if code != 201 || len(ack.Get("Body.Warnings").Array()) != 1 {
+		t.Fatalf("Ack = %d %s, want 201 with one truncation warning", code, ack.Raw)
+	}
+}

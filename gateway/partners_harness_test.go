@@ -1,0 +1,434 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/equus/sogateway/internal/intake"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/store"
+	"github.com/equus/sogateway/internal/testutil"
+	"github.com/equus/sogateway/mappings"
+)
+
+// testEMGMapping is the EMG mapping the partner tests run against until the
+// shipped mappings/emg lands: the envelope, Create and Update, Source and
+// signatures are what the gateway handles; the rules are the mapping's.
+const testEMGMapping = `partner: emg
+description: EMG messages (test mapping of the gateway tests).
+protocols: [rest]
+auth:
+  kind: rsa-pkcs1v15-sha256
+  signature_field: Signature
+  public_key_file_env: EMG_PUBLIC_KEY_FILE
+  signing_key_file_env: EMG_SIGNING_KEY_FILE
+routes:
+  - {name: messages, method: POST, path: /messages, kinds: [create, update]}
+unwrap: [Task]
+message_id: Task.Id
+maps:
+  state:
+    status: true
+    ignore_case: true
+    values: {Open: acknowledged, InProgress: in_progress, Resolved: resolved, Closed: closed, Cancelled: cancelled, "Pending Customer Input": pending_input}
+inbound:
+  - kind: create
+    match: {path: Task.Verb, equals: Create}
+    event: order.created
+    create: true
+    rules:
+      - {to: target.requestor, from: Task.Body.RequestorId, type: string, required: true}
+      - {to: refs.requestor, from: Task.Body.RequestorId, type: string}
+      - {to: refs.servicer, from: Task.Body.SupplierTicketNumber, type: string}
+      - {to: fields.description, from: Task.Body.Description, type: string, required: true, do: [{truncate: 4000}]}
+      - {to: fields.short_description, from: Task.Body.ShortDescription, type: string, do: [{truncate: 160}]}
+      - {to: fields.impact, from: Task.Body.Impact, type: string, pattern: '^(High|Medium|Low)$'}
+  - kind: update
+    match: {path: Task.Verb, equals: Update}
+    event: order.status_changed
+    require: {exists: true}
+    rules:
+      - {to: target.requestor, from: Task.Body.RequestorId, type: string}
+      - {to: target.servicer, from: Task.Body.ServicerId, type: string}
+      - {to: refs.servicer, from: Task.Body.ServicerId, type: string}
+      - {to: status, from: Task.Body.State, type: string, required: true, do: [{map: state}]}
+      - {to: partner_status, from: Task.Body.State, type: string}
+      - {to: fields.description, from: Task.Body.Description, type: string}
+`
+
+// backend is a model.Sink plus what the tests need to arrange and observe
+// the platform side. The same suite runs on the fake, on intake over
+// miniredis and (integration) on intake over a real redis-server.
+type backend struct {
+	name string
+	sink model.Sink
+	// create makes an order as the platform does (POST /v1/orders).
+	create func(t *testing.T, o *model.Order) *model.Order
+	// patch changes an order as the platform does (PATCH /v1/orders/{id}).
+	patch func(t *testing.T, id string, p *model.Patch) *model.Order
+	// events lists the events of an order.
+	events func(t *testing.T, id string) []*model.Event
+	// find returns the order id of a partner reference, "" when none.
+	find func(t *testing.T, partner, kind, ref string) string
+	// count is the number of orders stored.
+	count func(t *testing.T) int
+}
+
+// backends returns the sinks the suites run against.
+func backends(t *testing.T) []func(t *testing.T) *backend {
+	t.Helper()
+	bs := []func(t *testing.T) *backend{newFakeBackend, func(t *testing.T) *backend {
+		_, rdb := testutil.MiniRedis(t)
+		return intakeBackend("intake-miniredis", intake.New(store.New(rdb, nil), nil))
+	}}
+	if testutil.Integration() {
+		bs = append(bs, func(t *testing.T) *backend {
+			srv := testutil.StartRedis(t)
+			return intakeBackend("intake-redis", intake.New(store.New(srv.Client(), nil), nil))
+		})
+	}
+	return bs
+}
+
+func intakeBackend(name string, svc *intake.Service) *backend {
+	st := svc.Store()
+	ctx := context.Background()
+	return &backend{
+		name: name,
+		sink: svc,
+		create: func(t *testing.T, o *model.Order) *model.Order {
+			t.Helper()
+			o, _, err := svc.CreateOrder(ctx, o)
+			testutil.Must(t, err)
+			return o
+		},
+		patch: func(t *testing.T, id string, p *model.Patch) *model.Order {
+			t.Helper()
+			o, _, err := svc.PatchOrder(ctx, id, 0, p, nil)
+			testutil.Must(t, err)
+			return o
+		},
+		events: func(t *testing.T, id string) []*model.Event {
+			t.Helper()
+			evs, err := st.Events(ctx, id)
+			if errors.Is(err, model.ErrNotFound) {
+				return nil
+			}
+			testutil.Must(t, err)
+			return evs
+		},
+		find: func(t *testing.T, partner, kind, ref string) string {
+			id, err := st.FindByRef(ctx, partner, kind, ref)
+			if err != nil {
+				return ""
+			}
+			return id
+		},
+		count: func(t *testing.T) int {
+			// One HASH per order, keyed …{o:<id>}:order (internal/store/keys.go).
+			keys, err := st.Client().Keys(ctx, "*}:order").Result()
+			testutil.Must(t, err)
+			return len(keys)
+		},
+	}
+}
+
+// fakeSink is an in-memory model.Sink: it resolves targets, checks Require,
+// applies patches under the message's ownership rules and dedupes on
+// IdempotencyKey, returning the first outcome again.
+type fakeSink struct {
+	mu     sync.Mutex
+	orders map[string]*model.Order
+	refs   map[string]string
+	events map[string][]*model.Event
+	idem   map[string]*model.Outcome
+	n      int
+}
+
+var _ model.Sink = (*fakeSink)(nil)
+
+func newFakeBackend(*testing.T) *backend {
+	f := &fakeSink{orders: map[string]*model.Order{}, refs: map[string]string{}, events: map[string][]*model.Event{}, idem: map[string]*model.Outcome{}}
+	return &backend{
+		name: "fake",
+		sink: f,
+		create: func(t *testing.T, o *model.Order) *model.Order {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.n++
+			o.ID = "ord-" + strconv.Itoa(f.n)
+			if o.Status == "" {
+				o.Status = model.StatusNew
+			}
+			o.Version = 1
+			f.orders[o.ID] = clone(o)
+			f.bind(o)
+			return o
+		},
+		patch: func(t *testing.T, id string, p *model.Patch) *model.Order {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			o := f.orders[id]
+			if _, err := o.Apply(p, model.ApplyOptions{Writer: model.WriterPlatform}); err != nil {
+				t.Fatal(err)
+			}
+			o.Version++
+			return clone(o)
+		},
+		events: func(t *testing.T, id string) []*model.Event {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return append([]*model.Event(nil), f.events[id]...)
+		},
+		find: func(t *testing.T, partner, kind, ref string) string {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.refs[partner+"/"+kind+"/"+ref]
+		},
+		count: func(t *testing.T) int {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return len(f.orders)
+		},
+	}
+}
+
+func clone(o *model.Order) *model.Order {
+	b, _ := json.Marshal(o)
+	var c model.Order
+	_ = json.Unmarshal(b, &c)
+	return &c
+}
+
+func (f *fakeSink) bind(o *model.Order) {
+	if o.Refs.Requestor != "" {
+		f.refs[o.Partner+"/requestor/"+o.Refs.Requestor] = o.ID
+	}
+	if o.Refs.Servicer != "" {
+		f.refs[o.Partner+"/servicer/"+o.Refs.Servicer] = o.ID
+	}
+}
+
+// Commit implements model.Sink.
+func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if out, ok := f.idem[in.IdempotencyKey]; ok {
+		dup := *out
+		dup.Duplicate = true
+		return &dup, nil
+	}
+	var cur *model.Order
+	t := in.Target
+	switch {
+	case t.OrderID != "":
+		cur = f.orders[t.OrderID]
+	case t.Servicer != "" && f.refs[in.Partner+"/servicer/"+t.Servicer] != "":
+		cur = f.orders[f.refs[in.Partner+"/servicer/"+t.Servicer]]
+	case t.Requestor != "":
+		cur = f.orders[f.refs[in.Partner+"/requestor/"+t.Requestor]]
+	}
+	created := false
+	if cur == nil || (cur.Status == model.StatusDeleted && t.Recreate) {
+		if !t.Create || in.Require.Exists {
+			return nil, fmt.Errorf("fake: order %+v: %w", t, model.ErrNotFound)
+		}
+		f.n++
+		cur = &model.Order{ID: "ord-" + strconv.Itoa(f.n), Partner: in.Partner, Status: model.StatusNew,
+			Refs: model.Refs{Requestor: t.Requestor, Servicer: t.Servicer}}
+		created = true
+	} else {
+		cur = clone(cur)
+		if err := in.Require.Check(cur, in.Kind); err != nil {
+			return nil, err
+		}
+	}
+	applied, err := cur.Apply(&in.Patch, in.Options)
+	if err != nil {
+		return nil, err
+	}
+	if err := cur.Validate(); err != nil {
+		return nil, err
+	}
+	cur.Version++
+	typ := in.Event
+	if created {
+		typ = model.EventOrderCreated
+	}
+	ev := &model.Event{ID: "ev-" + strconv.Itoa(len(f.idem)+1), OrderID: cur.ID, Type: typ, Direction: model.DirectionIn,
+		Partner: in.Partner, Protocol: in.Protocol, MessageID: in.MessageID, At: time.Now().UTC(), Data: in.Data,
+		Warnings: in.Warnings, MappingVersion: in.MappingVersion, Raw: string(in.Raw), OrderVersion: cur.Version}
+	f.orders[cur.ID] = cur
+	f.bind(cur)
+	f.events[cur.ID] = append(f.events[cur.ID], ev)
+	out := &model.Outcome{Order: clone(cur), Event: ev, Created: created, Applied: applied}
+	f.idem[in.IdempotencyKey] = out
+	return out, nil
+}
+
+// keyset holds the EMG keys of a test run: the partner's (signs requests)
+// and ours (signs Acks).
+type keyset struct {
+	partner, ours *rsa.PrivateKey
+	dir           string
+}
+
+var (
+	testKeysOnce sync.Once
+	testKeyPair  [2]*rsa.PrivateKey
+)
+
+func newKeyset(t testing.TB) *keyset {
+	t.Helper()
+	testKeysOnce.Do(func() {
+		for i := range testKeyPair {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic(err)
+			}
+			testKeyPair[i] = k
+		}
+	})
+	ks := &keyset{partner: testKeyPair[0], ours: testKeyPair[1], dir: t.TempDir()}
+	pub, _ := x509.MarshalPKIXPublicKey(&ks.partner.PublicKey)
+	writePEM(t, filepath.Join(ks.dir, "emg-public.pem"), "PUBLIC KEY", pub)
+	priv, _ := x509.MarshalPKCS8PrivateKey(ks.ours)
+	writePEM(t, filepath.Join(ks.dir, "our-signing.pem"), "PRIVATE KEY", priv)
+	return ks
+}
+
+func writePEM(t testing.TB, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mappingsDir builds a mappings folder for the tests: the shipped pruvan and
+// extend mappings and the test EMG mapping.
+func mappingsDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{"pruvan", "extend"} {
+		src, err := os.ReadFile(filepath.Join("..", "mappings", p, p+".yaml"))
+		if err != nil {
+			t.Fatalf("shipped mapping %s: %v", p, err)
+		}
+		writeMapping(t, dir, p, src)
+	}
+	writeMapping(t, dir, "emg", []byte(testEMGMapping))
+	return dir
+}
+
+func writeMapping(t testing.TB, dir, partner string, src []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, partner), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, partner, partner+".yaml"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const (
+	pruvanKey  = "pruvan-test-key-0123456789"
+	extendKey  = "extend-test-token-abcdef"
+	testSource = "3e095d30-40ff-11e9-8959-5be078353003"
+)
+
+// fullEnv is an environment with every partner's credentials.
+func fullEnv(ks *keyset) map[string]string {
+	return map[string]string{
+		"PRUVAN_API_KEY":       pruvanKey,
+		"EXTEND_ACCESS_TOKEN":  extendKey,
+		"EMG_PUBLIC_KEY_FILE":  filepath.Join(ks.dir, "emg-public.pem"),
+		"EMG_SIGNING_KEY_FILE": filepath.Join(ks.dir, "our-signing.pem"),
+		"EMG_SOURCE_ID":        testSource,
+	}
+}
+
+// rig is a gin engine with the partner routes mounted over one backend.
+type rig struct {
+	t      testing.TB
+	engine *gin.Engine
+	set    *PartnerSet
+	b      *backend
+	ks     *keyset
+	logs   *bytes.Buffer
+}
+
+func newRig(t testing.TB, b *backend, env map[string]string, opt *PartnerOptions) *rig {
+	t.Helper()
+	ks := newKeyset(t)
+	if env == nil {
+		env = fullEnv(ks)
+	}
+	reg, err := mappings.NewRegistry(mappingsDir(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("NewRegistry: %v", err)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	logs := &bytes.Buffer{}
+	if opt == nil {
+		opt = &PartnerOptions{}
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	}
+	set := RegisterPartners(e, reg, b.sink, func(k string) string { return env[k] }, opt)
+	return &rig{t: t, engine: e, set: set, b: b, ks: ks, logs: logs}
+}
+
+// do sends a request and returns the status, the content type and the body.
+func (r *rig) do(method, target, contentType string, body []byte, header map[string]string) (int, string, []byte) {
+	r.t.Helper()
+	req := httptest.NewRequest(method, target, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	r.engine.ServeHTTP(w, req)
+	res := w.Result()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Content-Type"), b
+}
+
+// forEachBackend runs fn as a subtest on every backend.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b *backend)) {
+	for _, mk := range backends(t) {
+		b := mk(t)
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// jsonOf decodes b or fails.
+func jsonOf(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("answer %q is not a JSON object: %v", b, err)
+	}
+	return m
+}
