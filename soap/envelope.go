@@ -365,7 +365,7 @@ func (p *parser) usernameToken(tok *usernameToken) error {
 				return err
 			}
 			*dst = s
-			if dst == &tok.password {
+			if dst == &tok.password && s != "" {
 				p.secrets = append(p.secrets, p.lastText)
 			}
 		}

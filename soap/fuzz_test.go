@@ -23,6 +23,10 @@ func seedEnvelopes(f *testing.F) {
 	}
 	f.Add([]byte(env(V12, textToken("u", "p")+`<wsa:MessageID xmlns:wsa="`+nsWSA+`">m-1</wsa:MessageID>`,
 		opBody(rea, "taskId", "a&amp;b", "solution", "<![CDATA[x]]>", "closed", "true"))))
+	// Password edge cases: empty, comment only, repeated.
+	for _, pw := range []string{"<w:Password/>", "<w:Password><!--x--></w:Password>", "<w:Password>a</w:Password><w:Password/>", "<w:Password>a</w:Password><w:Password>b</w:Password>"} {
+		f.Add([]byte(env(V11, `<w:Security xmlns:w="`+nsWSSE+`"><w:UsernameToken><w:Username>u</w:Username>`+pw+`</w:UsernameToken></w:Security>`, opBody(ack, "taskId", "T"))))
+	}
 }
 
 // render writes e back as an envelope, escaping every value.
@@ -96,8 +100,8 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parseEnvelope(redact(%q)) = %v\n%s", data, err, e.redact(data))
 		}
-		if len(e.secrets) > 0 {
-			if red.security == nil || red.security.password != "[redacted]" {
+		if e.security != nil {
+			if want := map[bool]string{true: "[redacted]", false: ""}[e.security.password != ""]; red.security == nil || red.security.password != want {
 				t.Fatalf("redact(%q) left the password: %s", data, e.redact(data))
 			}
 			cp := *red.security

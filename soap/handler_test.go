@@ -119,6 +119,8 @@ func TestCalls(t *testing.T) {
 			V11, ack, map[string]string{"taskId": "T-1", "externalReference": "R"}},
 		{"UTF-8 byte order mark", req{"text/xml", "", "ok", "\xef\xbb\xbf" + env(V11, "", opBody(ack, "taskId", "T-1", "externalReference", "R"))},
 			V11, ack, map[string]string{"taskId": "T-1", "externalReference": "R"}},
+		{"empty header, xsi:type attributes, comments", req{"text/xml", "", "ok", env(V11, "<!-- none -->", `<!-- op --><`+ack+` xmlns="http://tempuri.org/" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><taskId xsi:type="xsd:string">T-1</taskId><!-- c --><externalReference xsi:type="xsd:string">R<!-- c -->2</externalReference></`+ack+`>`)},
+			V11, ack, map[string]string{"taskId": "T-1", "externalReference": "R2"}},
 		{"CDATA and entities", req{"text/xml", "", "ok", env(V11, "", opBody(upd, "taskId", "T-1", "message", "<![CDATA[a<b]]> &amp; &#233;"))},
 			V11, upd, map[string]string{"taskId": "T-1", "message": "a<b & é"}},
 		{"wsse text", req{"text/xml", "", "", env(V11, textToken(testUser, testPassword), opBody(ack, "taskId", "T-1", "externalReference", "R"))},
