@@ -165,6 +165,7 @@ type cmap struct {
 	rev        map[string]string
 	ignoreCase bool
 	def        *string
+	known      []string // partner values as written
 }
 
 // crender is a compiled render.
@@ -497,6 +498,7 @@ func (c *compiler) checkMail(s *Spec) {
 func (c *compiler) compileMap(name string, vm *ValueMap) *cmap {
 	cm := &cmap{name: name, fwd: map[string]string{}, rev: map[string]string{}, ignoreCase: vm.IgnoreCase, def: vm.Default}
 	vals := keys(vm.Values)
+	cm.known = vals
 	for _, k := range vals {
 		v := vm.Values[k]
 		if vm.Status && !model.Status(v).Valid() {
@@ -1219,7 +1221,7 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 			if cm.def != nil {
 				return *cm.def, nil
 			}
-			known := keys(cm.fwd)
+			known := cm.known
 			if rev {
 				known = keys(cm.rev)
 			}
