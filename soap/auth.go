@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -23,8 +24,8 @@ var ErrAuth = errors.New("authentication failed")
 // number of live nonces; the call is refused as a Server fault.
 var ErrNonceCacheFull = errors.New("nonce cache full")
 
-// Secret is a credential value. It never prints: String, GoString, LogValue and
-// MarshalText all give "[redacted]"; Reveal returns the value.
+// Secret is a credential value. It never prints: String, GoString, Format,
+// LogValue and MarshalText all give "[redacted]"; Reveal returns the value.
 type Secret struct{ v string }
 
 // NewSecret wraps s.
@@ -41,6 +42,9 @@ func (s Secret) String() string { return "[redacted]" }
 
 // GoString returns "[redacted]".
 func (s Secret) GoString() string { return "[redacted]" }
+
+// Format prints "[redacted]" for every verb, so no fmt verb shows the value.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "[redacted]") }
 
 // LogValue returns "[redacted]".
 func (s Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
