@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +22,13 @@ type Config struct {
 	Log         Log                      `yaml:"log"`
 	Attachments Attachments              `yaml:"attachments"`
 	Partners    map[string]PartnerConfig `yaml:"partners"`
+	// Vendors are the outbound vendors (seed 000), keyed by name; see dispatch.go.
+	Vendors map[string]VendorConfig `yaml:"vendors"`
+	// Dispatch holds the delivery workers', retry and offline settings.
+	Dispatch DispatchConfig `yaml:"dispatch"`
+	// VendorNotes says why a configured vendor is disabled (e.g. its endpoint
+	// variable is unset); /readyz shows it. Filled by Load, never decoded.
+	VendorNotes map[string]string `yaml:"-"`
 }
 
 // Server configures the HTTP listener.
@@ -133,6 +141,18 @@ func (c *Config) setDefaults() {
 	defD(&c.Mappings.PollInterval, 2*time.Second)
 	def(&c.Log.Level, "info")
 	def(&c.Attachments.Dir, "data/attachments")
+	c.Dispatch.SetDefaults()
+	c.VendorNotes = map[string]string{}
+	for name, v := range c.Vendors {
+		v.SetDefaults()
+		// A vendor whose endpoint variable is unset is disabled, not fatal:
+		// the gateway must start with nothing set (the embedded default).
+		if (v.Transport == TransportHTTP || v.Transport == TransportSOAP) && v.Endpoint == "" && !v.Disabled {
+			v.Disabled = true
+			c.VendorNotes[name] = "disabled: its endpoint is empty (is the endpoint variable set?)"
+		}
+		c.Vendors[name] = v
+	}
 	for name, p := range c.Partners {
 		if m := p.Mailbox; m != nil {
 			def(&m.TLS, "tls")
@@ -189,10 +209,29 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if len(es) > 0 {
-		return es
+	var others []error
+	if err := c.Dispatch.Validate("dispatch"); err != nil {
+		others = append(others, err)
+	}
+	for name, v := range c.Vendors {
+		if v.Disabled && v.Endpoint == "" {
+			continue
+		}
+		if err := v.Validate("vendors." + name); err != nil {
+			others = append(others, err)
+		}
+	}
+	if len(es) > 0 || len(others) > 0 {
+		return errors.Join(append([]error{orNil(es)}, others...)...)
 	}
 	return nil
+}
+
+func orNil(es Errors) error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
 }
 
 // redactURL drops credentials from a Redis URL before it reaches a message.

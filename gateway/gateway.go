@@ -92,6 +92,10 @@ func New(d Deps) *Gateway {
 	return g
 }
 
+// SetOwners sets how the platform API finds a partner's field ownership
+// (from its live mapping); call it before serving.
+func (g *Gateway) SetOwners(f func(partner string) map[string]model.Owner) { g.d.Owners = f }
+
 // Engine returns the gin engine for mounting further routes.
 func (g *Gateway) Engine() *gin.Engine { return g.engine }
 

@@ -88,7 +88,7 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log})
 	rdb.AddHook(gw.Metrics().RedisHook())
 
-	w, err := wire(ctx, cfg, cfgPath, log, gw, st, in)
+	w, err := wire(ctx, cfg, log, gw, st, in, in.SetOnPatched)
 	if err != nil {
 		return err
 	}

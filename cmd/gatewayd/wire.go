@@ -2,31 +2,366 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/gateway"
+	"github.com/equus/sogateway/gateway/partnerauth"
+	"github.com/equus/sogateway/internal/dispatch"
 	"github.com/equus/sogateway/internal/intake"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/queue"
 	"github.com/equus/sogateway/internal/store"
+	"github.com/equus/sogateway/mail"
+	"github.com/equus/sogateway/mappings"
+	"github.com/equus/sogateway/soap"
 )
 
 // wired holds what wire started, to stop it.
-type wired struct{ closers []func() }
+type wired struct {
+	closers []func()
+	wg      sync.WaitGroup
+}
 
 func (w *wired) close() {
 	for i := len(w.closers) - 1; i >= 0; i-- {
 		w.closers[i]()
 	}
+	w.wg.Wait()
+}
+
+func (w *wired) goRun(f func()) {
+	w.wg.Add(1)
+	go func() { defer w.wg.Done(); f() }()
 }
 
 // wire mounts the mapping-driven parts (partners, SOAP, mail, dispatch) on gw.
-func wire(ctx context.Context, cfg *configs.Config, cfgPath string, log *slog.Logger, gw *gateway.Gateway, st *store.Store, in *intake.Service) (*wired, error) {
-	return &wired{}, nil
+func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, in *intake.Service, setPatched func(func(context.Context, *model.Order, *model.Order))) (*wired, error) {
+	w := &wired{}
+	reg, err := mappings.NewRegistry(cfg.Mappings.Dir, log)
+	if reg == nil {
+		return nil, fmt.Errorf("mappings: %w", err)
+	}
+	if err != nil {
+		log.Error("some mappings did not load; those partners are not served", "err", err)
+	}
+	gw.SetOwners(func(partner string) map[string]model.Owner {
+		if m := reg.Get(partner); m != nil {
+			return m.Spec().Owners
+		}
+		return nil
+	})
+	gw.AddCheck("mappings", func(context.Context) gateway.CheckResult {
+		if len(reg.Names()) == 0 {
+			return gateway.CheckResult{OK: false, Error: "no mapping loaded from " + reg.Dir(), Detail: reg.Status()}
+		}
+		return gateway.CheckResult{OK: true, Detail: reg.Status()}
+	})
+	if *cfg.Mappings.Watch {
+		w.goRun(func() { reg.Watch(ctx, cfg.Mappings.PollInterval) })
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	w.closers = append(w.closers, func() { signal.Stop(hup) })
+	w.goRun(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := reg.Reload(); err != nil {
+					log.Error("SIGHUP: mapping reload refused; the running versions stay", "err", err)
+				} else {
+					log.Info("SIGHUP: mappings reloaded")
+				}
+			}
+		}
+	})
+
+	settings := map[string]map[string]string{}
+	for name, p := range cfg.Partners {
+		settings[name] = p.Settings
+	}
+	env := os.Getenv
+	partners := gateway.RegisterPartners(gw.Engine(), reg, in, env, &gateway.PartnerOptions{
+		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Replay: partnerauth.NewRedisReplay(st.Client()),
+	})
+	gw.AddCheck("partners", partners.Check)
+	gw.AddOpenAPIPaths(partners.OpenAPIPaths())
+
+	if err := wireSOAP(cfg, log, gw, reg, in, env); err != nil {
+		return nil, err
+	}
+	wireMail(ctx, w, cfg, log, gw, reg, in)
+	if err := wireDispatch(ctx, w, cfg, log, gw, st, reg, setPatched); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// soapBackend translates each SOAP call through the partner's live mapping
+// and commits it.
+type soapBackend struct {
+	partner  string
+	reg      *mappings.Registry
+	sink     model.Sink
+	settings map[string]string
+}
+
+func (b *soapBackend) Invoke(ctx context.Context, call *soap.Call) (string, error) {
+	m := b.reg.Get(b.partner)
+	if m == nil {
+		return "", fmt.Errorf("mapping %s is not loaded", b.partner)
+	}
+	batch, err := m.Translate(mappings.Input{Protocol: model.ProtocolSOAP, Operation: call.Operation,
+		Body: call.Document(), Settings: b.settings})
+	if err != nil {
+		return "", err
+	}
+	if len(batch.Items) != 1 {
+		return "", fmt.Errorf("soap: %d items from one call: %w", len(batch.Items), model.ErrInvalid)
+	}
+	it := batch.Items[0]
+	if it.Err != nil {
+		return "", it.Err
+	}
+	inb := it.Inbound
+	inb.Protocol = model.ProtocolSOAP
+	if inb.IdempotencyKey == "" || inb.MessageID == "" {
+		inb.IdempotencyKey = "soap:" + call.Operation + ":" + call.Digest()
+	}
+	if call.MessageID != "" {
+		inb.MessageID = call.MessageID
+	}
+	inb.Raw = call.Raw
+	out, err := b.sink.Commit(ctx, inb)
+	if err != nil {
+		return "", err
+	}
+	return soapResult(out), nil
+}
+
+// soapResult is the …Result string: the gateway's order id, which the client
+// may keep as its handle on the task.
+func soapResult(out *model.Outcome) string {
+	return out.Order.ID
+}
+
+// soapMount serves one partner's SOAP service, rebuilt when its mapping
+// changes so the WSDL always follows the live declaration.
+type soapMount struct {
+	partner string
+	reg     *mappings.Registry
+	build   func(*mappings.Mapping) (http.Handler, error)
+	log     *slog.Logger
+	cur     atomic.Pointer[soapBuilt]
+	mu      sync.Mutex
+}
+
+type soapBuilt struct {
+	version string
+	h       http.Handler
+}
+
+func (s *soapMount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := s.reg.Get(s.partner)
+	cur := s.cur.Load()
+	if m != nil && (cur == nil || cur.version != m.Version()) {
+		s.mu.Lock()
+		if cur = s.cur.Load(); cur == nil || cur.version != m.Version() {
+			h, err := s.build(m)
+			if err != nil {
+				s.log.Error("soap: the new mapping's contract is invalid; serving the previous one", "partner", s.partner, "err", err)
+			} else {
+				cur = &soapBuilt{version: m.Version(), h: h}
+				s.cur.Store(cur)
+			}
+		}
+		s.mu.Unlock()
+	}
+	if cur == nil {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	cur.h.ServeHTTP(w, r)
+}
+
+func contractOf(spec *mappings.SOAPSpec) soap.Contract {
+	c := soap.Contract{Service: spec.Service, Namespace: spec.Namespace, Path: spec.Path}
+	for _, op := range spec.Operations {
+		o := soap.Operation{Name: op.Name, Doc: op.Doc, Result: op.Result}
+		for _, p := range op.Params {
+			o.Params = append(o.Params, soap.Param{Name: p.Name, Type: p.Type, Required: p.Required, MaxLength: p.MaxLength})
+		}
+		c.Operations = append(c.Operations, o)
+	}
+	if c.Path == "" {
+		c.Path = soap.DefaultPath
+	}
+	return c
+}
+
+func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink, env func(string) string) error {
+	for _, name := range reg.Names() {
+		m := reg.Get(name)
+		spec := m.Spec()
+		if spec.SOAP == nil {
+			continue
+		}
+		name := name
+		var users []soap.User
+		userVar, passVar := "SSP7_SOAP_USER", "SSP7_SOAP_PASSWORD"
+		if a := spec.Auth; a != nil && a.UserEnv != "" {
+			userVar, passVar = a.UserEnv, a.PasswordEnv
+		}
+		u, uerr := soap.UserFromEnv(userVar, passVar)
+		if uerr == nil {
+			users = append(users, u)
+		}
+		gw.AddCheck("soap."+name, func(context.Context) gateway.CheckResult {
+			if uerr != nil {
+				return gateway.CheckResult{OK: true, Warn: "every call is refused: " + uerr.Error()}
+			}
+			return gateway.CheckResult{OK: true, Detail: map[string]any{"path": contractOf(spec.SOAP).Path}}
+		})
+		backend := &soapBackend{partner: name, reg: reg, sink: sink, settings: cfg.Partners[name].Settings}
+		mount := &soapMount{partner: name, reg: reg, log: log, build: func(m *mappings.Mapping) (http.Handler, error) {
+			return soap.NewHandler(contractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes})
+		}}
+		path := contractOf(spec.SOAP).Path
+		h := gin.WrapH(mount)
+		gw.Engine().Any(path, h)
+		if lower := strings.ToLower(path); lower != path {
+			gw.Engine().Any(lower, h)
+		}
+		gw.AddOpenAPIPaths(map[string]any{path: map[string]any{
+			"post": map[string]any{"summary": "SOAP 1.1/1.2 service of " + name + " (operations: see ?WSDL)", "responses": map[string]any{"200": map[string]any{"description": "SOAP response"}, "500": map[string]any{"description": "SOAP fault"}}},
+			"get":  map[string]any{"summary": "?WSDL serves the WSDL; ?op=Name a help page", "responses": map[string]any{"200": map[string]any{"description": "WSDL or help page"}}},
+		}})
+		_ = env
+	}
+	return nil
+}
+
+// mailTranslator runs a partner's mapping on mail documents.
+type mailTranslator struct {
+	partner  string
+	reg      *mappings.Registry
+	settings map[string]string
+}
+
+func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
+	m := t.reg.Get(t.partner)
+	if m == nil {
+		return nil, fmt.Errorf("mapping %s is not loaded", t.partner)
+	}
+	batch, err := m.Translate(mappings.Input{Protocol: model.ProtocolEmail, Body: doc, Settings: t.settings})
+	if err != nil {
+		return nil, err
+	}
+	if len(batch.Items) != 1 {
+		return nil, fmt.Errorf("mail: %d items from one mail: %w", len(batch.Items), model.ErrInvalid)
+	}
+	if it := batch.Items[0]; it.Err != nil {
+		return nil, it.Err
+	}
+	return batch.Items[0].Inbound, nil
+}
+
+func rulesOf(spec *mappings.MailSpec) *mail.Rules {
+	r := &mail.Rules{TagPattern: spec.Tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
+		MaxAttachmentBytes: spec.Limits.MaxAttachmentBytes, MaxTotalBytes: spec.Limits.MaxTotalBytes, AllowedTypes: spec.Limits.AllowedTypes}}
+	for _, m := range spec.Matchers {
+		r.Matchers = append(r.Matchers, mail.Matcher{Name: m.Name, Source: m.Source, Pattern: m.Pattern, Group: m.Group, Last: m.Pick == "last"})
+	}
+	return r
+}
+
+func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink) {
+	names := make([]string, 0, len(cfg.Partners))
+	for n := range cfg.Partners {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := cfg.Partners[name]
+		mb := p.Mailbox
+		if mb == nil || !p.On() {
+			continue
+		}
+		name := name
+		m := reg.Get(name)
+		if mb.Addr == "" || m == nil || m.Spec().Mail == nil {
+			reason := "no IMAP address configured"
+			if m == nil || m.Spec().Mail == nil {
+				reason = "the mapping declares no mail section"
+			}
+			gw.AddCheck("mail."+name, func(context.Context) gateway.CheckResult {
+				return gateway.CheckResult{OK: true, Warn: "mailbox not read: " + reason}
+			})
+			continue
+		}
+		in := mail.NewIntake(mail.MailboxConfig{Name: name, Addr: mb.Addr, User: mb.User, Password: mail.Secret(mb.Password.Reveal()),
+			TLS: mail.TLSMode(mb.TLS), Inbox: mb.Inbox, Processed: mb.Processed, Quarantine: mb.Quarantine, PollInterval: mb.PollInterval},
+			rulesOf(m.Spec().Mail), &mailTranslator{partner: name, reg: reg, settings: p.Settings}, sink,
+			&mail.DirStore{Dir: cfg.Attachments.Dir}, &mail.Options{Logger: log})
+		gw.AddCheck("mail."+name, func(context.Context) gateway.CheckResult {
+			st := in.Status()
+			return gateway.CheckResult{OK: st.Connected, Detail: st}
+		})
+		w.goRun(func() {
+			if err := in.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("mail intake stopped", "partner", name, "err", err)
+			}
+		})
+	}
+}
+
+func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, setPatched func(func(context.Context, *model.Order, *model.Order))) error {
+	q := queue.New(st.Client(), &queue.Options{Prefix: cfg.Redis.Prefix, LeaseFor: cfg.Dispatch.LeaseFor, Logger: log})
+	svc := dispatch.New(st, q, dispatch.MappingRenderer{Mappings: reg}, &dispatch.Options{
+		Vendors: cfg.Vendors, Dispatch: cfg.Dispatch, Prefix: cfg.Redis.Prefix, Logger: log})
+	setPatched(func(ctx context.Context, before, after *model.Order) {
+		if _, err := svc.OnPatched(ctx, before, after); err != nil {
+			log.WarnContext(ctx, "update of values not dispatched", "order", after.ID, "err", err)
+		}
+	})
+	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc)
+	if err := gw.Registry().Register(svc.Collector()); err != nil {
+		return fmt.Errorf("dispatch metrics: %w", err)
+	}
+	gw.AddCheck("vendors", func(ctx context.Context) gateway.CheckResult {
+		detail := map[string]any{}
+		for k, v := range svc.Status(ctx) {
+			detail[k] = v
+		}
+		for k, note := range cfg.VendorNotes {
+			detail[k] = map[string]any{"note": note}
+		}
+		return gateway.CheckResult{OK: true, Detail: detail}
+	})
+	w.goRun(func() {
+		if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("dispatch workers stopped", "err", err)
+		}
+	})
+	return nil
 }
 
 func runMappings(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprint(stderr, usage)
-	return 2
+	return mappings.CLIMain(args, envOr("GATEWAY_MAPPINGS_DIR", "mappings"), stdin, stdout, stderr)
 }

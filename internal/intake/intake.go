@@ -32,6 +32,9 @@ type Options struct {
 	// OnChange, when set, is called after a committed change with the order
 	// before (nil on create) and after; dispatch uses it for update-of-values.
 	OnChange func(ctx context.Context, before, after *model.Order)
+	// OnPatched, when set, is called after a platform PATCH with the order
+	// before and after; dispatch sends update-of-values from it.
+	OnPatched func(ctx context.Context, before, after *model.Order)
 }
 
 // Service commits partner messages and platform changes onto orders.
@@ -59,6 +62,11 @@ func New(st *store.Store, opt *Options) *Service {
 		o.Logger = slog.Default()
 	}
 	return &Service{st: st, opt: o}
+}
+
+// SetOnPatched sets Options.OnPatched; call it before serving.
+func (s *Service) SetOnPatched(f func(ctx context.Context, before, after *model.Order)) {
+	s.opt.OnPatched = f
 }
 
 // Store returns the underlying store.

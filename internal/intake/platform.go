@@ -94,5 +94,8 @@ func (s *Service) PatchOrder(ctx context.Context, id string, version int64, p *m
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, before, cur)
 	}
+	if s.opt.OnPatched != nil {
+		s.opt.OnPatched(ctx, before, cur)
+	}
 	return cur, ev, nil
 }
