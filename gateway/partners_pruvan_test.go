@@ -31,7 +31,9 @@ const pruvanCreate = `{
 
 const pruvanUpdate = `{"workOrders": [{"workOrderNumber": "TESTPOST", "clientStatus": "Order Late"}]}`
 
-func pruvanURL(key string) string { return "/partners/pruvan/workorders?apiKey=" + url.QueryEscape(key) }
+func pruvanURL(key string) string {
+	return "/partners/pruvan/workorders?apiKey=" + url.QueryEscape(key)
+}
 
 func (r *rig) pruvan(body string) (int, map[string]any) {
 	r.t.Helper()
