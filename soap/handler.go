@@ -222,9 +222,14 @@ func NewHandler(c Contract, b Backend, opt *Options) (*Handler, error) {
 	return h, nil
 }
 
+// Matches reports whether path is the service's path, compared without
+// regard to case as IIS does. Routers with case-sensitive routes (gin) can use
+// it in a fallback handler to send every spelling here.
+func (h *Handler) Matches(path string) bool { return strings.EqualFold(path, h.c.Path) }
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.EqualFold(r.URL.Path, h.c.Path) {
+	if !h.Matches(r.URL.Path) {
 		http.NotFound(w, r)
 		return
 	}

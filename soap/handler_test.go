@@ -421,6 +421,18 @@ func TestGet(t *testing.T) {
 	}
 }
 
+func TestMatches(t *testing.T) {
+	h := newTestHandler(t, &recorder{}, nil)
+	for path, want := range map[string]bool{
+		DefaultPath: true, "/Workflow/Webservice/WorkflowService.asmx": true, "/workflow/webservice/workflowservice.asmx": true,
+		"/Workflow/WebService/WorkflowService.asmx/": false, "/WorkflowService.asmx": false,
+	} {
+		if got := h.Matches(path); got != want {
+			t.Errorf("Matches(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
 func TestWSDLFollowsContract(t *testing.T) {
 	c := DefaultContract()
 	base := c.WSDL()
