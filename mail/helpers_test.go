@@ -364,7 +364,13 @@ func testConfig(s *imapServer) MailboxConfig {
 
 func startIntake(t testing.TB, in *Intake) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	return startIntakeCtx(t, context.Background(), in)
+}
+
+// startIntakeCtx runs in until parent is done or the test ends.
+func startIntakeCtx(t testing.TB, parent context.Context, in *Intake) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(parent)
 	r := &running{in: in, cancel: cancel, done: make(chan struct{})}
 	go func() { r.err = in.Run(ctx); close(r.done) }()
 	t.Cleanup(func() {

@@ -416,14 +416,69 @@ func (i *Intake) drain(ctx context.Context, c *imapclient.Client) error {
 		if err != nil {
 			return err
 		}
+		// Applied mails are moved to Processed together, once per batch: one
+		// MOVE (and one fsync on the server) instead of one per mail.
+		var done []applied
 		for _, m := range msgs {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := i.handle(ctx, c, m); err != nil {
+			a, err := i.handle(ctx, c, m)
+			var te *transientError
+			if errors.As(err, &te) {
+				if ferr := i.finish(c, done); ferr != nil {
+					return ferr
+				}
 				return err
 			}
+			if err != nil {
+				// A crash or a lost connection: what was committed but not
+				// moved is applied again as a Duplicate next time.
+				return err
+			}
+			if a != nil {
+				done = append(done, *a)
+			}
 		}
+		if err := i.finish(c, done); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applied is a mail committed to the Sink, not yet moved to Processed.
+type applied struct {
+	uid  imap.UID
+	mail *Mail
+	out  *model.Outcome
+}
+
+// finish moves the applied mails to Processed, then counts and logs them.
+func (i *Intake) finish(c *imapclient.Client, done []applied) error {
+	if len(done) == 0 {
+		return nil
+	}
+	uids := make([]imap.UID, len(done))
+	for k, a := range done {
+		uids[k] = a.uid
+	}
+	if err := i.move(c, imap.UIDSetNum(uids...), i.cfg.Processed); err != nil {
+		return err
+	}
+	for _, a := range done {
+		dup := a.out != nil && a.out.Duplicate
+		i.update(func(s *MailboxStatus) {
+			s.Processed++
+			if dup {
+				s.Duplicates++
+			}
+		})
+		attrs := []any{"uid", uint32(a.uid), "message_id", a.mail.MessageID, "task", a.mail.Correlation, "duplicate", dup}
+		if a.out != nil && a.out.Event != nil {
+			attrs = append(attrs, "order_id", a.out.Event.OrderID, "event", string(a.out.Event.Type))
+		}
+		i.log.Info("mail: applied", attrs...)
 	}
 	return nil
 }
@@ -508,16 +563,17 @@ func (i *Intake) fetchBodies(c *imapclient.Client, batch []imap.UID, sizes map[i
 	return out, nil
 }
 
-// handle applies one mail: parse, store attachments, translate, commit, then
-// move to Processed; or move it to Quarantine with its reason.
-func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) error {
+// handle applies one mail: parse, store attachments, translate and commit,
+// returning it for the move to Processed; or it moves the mail to Quarantine
+// with its reason (and returns nil, nil).
+func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) (*applied, error) {
 	i.update(func(s *MailboxStatus) { s.LastUID = max(s.LastUID, uint32(f.uid)) })
 	if f.over {
-		return i.quarantine(c, f.uid, nil, fmt.Errorf("%w: message is %d bytes, limit %d", ErrTooLarge, f.size, i.comp.limits.MaxTotalBytes))
+		return nil, i.quarantine(c, f.uid, nil, fmt.Errorf("%w: message is %d bytes, limit %d", ErrTooLarge, f.size, i.comp.limits.MaxTotalBytes))
 	}
 	m, err := i.comp.parse(f.raw)
 	if err != nil {
-		return i.quarantine(c, f.uid, m, err)
+		return nil, i.quarantine(c, f.uid, m, err)
 	}
 	for k := range m.Attachments {
 		a := &m.Attachments[k]
@@ -526,20 +582,20 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) er
 		}
 		at, err := i.store.Put(ctx, a.SHA256, bytes.NewReader(a.Content))
 		if err != nil {
-			return &transientError{fmt.Errorf("mail: store attachment %q of uid %d: %w", a.Name, f.uid, err)}
+			return nil, &transientError{fmt.Errorf("mail: store attachment %q of uid %d: %w", a.Name, f.uid, err)}
 		}
 		a.StoredAt = at
 	}
 	doc, err := m.Document()
 	if err != nil {
-		return i.quarantine(c, f.uid, m, fmt.Errorf("%w: %v", ErrBadMIME, err))
+		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %v", ErrBadMIME, err))
 	}
 	in, err := i.tr.Translate(doc)
 	if err != nil {
-		return i.quarantine(c, f.uid, m, fmt.Errorf("%w: %w", ErrUntranslatable, err))
+		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %w", ErrUntranslatable, err))
 	}
 	if in == nil {
-		return i.quarantine(c, f.uid, m, fmt.Errorf("%w: translator returned nothing", ErrUntranslatable))
+		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: translator returned nothing", ErrUntranslatable))
 	}
 	in.Protocol = model.ProtocolEmail
 	in.MessageID = m.MessageID
@@ -548,30 +604,16 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) er
 	out, err := i.sink.Commit(ctx, in)
 	if err != nil {
 		if Reason(err) != "" {
-			return i.quarantine(c, f.uid, m, err)
+			return nil, i.quarantine(c, f.uid, m, err)
 		}
-		return &transientError{fmt.Errorf("mail: commit uid %d (%s): %w", f.uid, m.MessageID, err)}
+		return nil, &transientError{fmt.Errorf("mail: commit uid %d (%s): %w", f.uid, m.MessageID, err)}
 	}
 	if i.afterCommit != nil {
 		if err := i.afterCommit(f.uid, out); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := i.move(c, f.uid, i.cfg.Processed); err != nil {
-		return err
-	}
-	i.update(func(s *MailboxStatus) {
-		s.Processed++
-		if out != nil && out.Duplicate {
-			s.Duplicates++
-		}
-	})
-	attrs := []any{"uid", uint32(f.uid), "message_id", m.MessageID, "task", m.Correlation, "duplicate", out != nil && out.Duplicate}
-	if out != nil && out.Event != nil {
-		attrs = append(attrs, "order_id", out.Event.OrderID, "event", string(out.Event.Type))
-	}
-	i.log.Info("mail: applied", attrs...)
-	return nil
+	return &applied{uid: f.uid, mail: m, out: out}, nil
 }
 
 // quarantine flags the mail with a $gateway_<reason> keyword (best effort)
@@ -586,7 +628,7 @@ func (i *Intake) quarantine(c *imapclient.Client, uid imap.UID, m *Mail, cause e
 	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{kw}}, nil).Close(); err != nil {
 		i.log.Debug("mail: could not flag quarantined mail", "uid", uint32(uid), "err", err)
 	}
-	if err := i.move(c, uid, i.cfg.Quarantine); err != nil {
+	if err := i.move(c, set, i.cfg.Quarantine); err != nil {
 		return err
 	}
 	i.update(func(s *MailboxStatus) {
@@ -601,26 +643,25 @@ func (i *Intake) quarantine(c *imapclient.Client, uid imap.UID, m *Mail, cause e
 	return nil
 }
 
-// move moves one mail with UID MOVE, or, when the server does not offer MOVE,
+// move moves the mails of set with UID MOVE, or, when the server does not offer MOVE,
 // with UID COPY, then UID STORE +FLAGS (\Deleted), then UID EXPUNGE (plain
 // EXPUNGE without UIDPLUS). Each step waits for the previous one: pipelined,
 // Dovecot may run the EXPUNGE before the STORE and leave the mail behind.
 // A crash between the steps leaves the mail in both folders; the next pass
 // applies it again as a Duplicate and finishes the move.
-func (i *Intake) move(c *imapclient.Client, uid imap.UID, folder string) error {
-	set := imap.UIDSetNum(uid)
+func (i *Intake) move(c *imapclient.Client, set imap.UIDSet, folder string) error {
 	caps := c.Caps()
 	if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
 		if _, err := c.Move(set, folder).Wait(); err != nil {
-			return fmt.Errorf("mail: move uid %d to %q: %w", uid, folder, err)
+			return fmt.Errorf("mail: move %v to %q: %w", set, folder, err)
 		}
 		return nil
 	}
 	if _, err := c.Copy(set, folder).Wait(); err != nil {
-		return fmt.Errorf("mail: copy uid %d to %q: %w", uid, folder, err)
+		return fmt.Errorf("mail: copy %v to %q: %w", set, folder, err)
 	}
 	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-		return fmt.Errorf("mail: flag uid %d deleted: %w", uid, err)
+		return fmt.Errorf("mail: flag uid %v deleted: %w", set, err)
 	}
 	var err error
 	if caps.Has(imap.CapUIDPlus) {
@@ -629,7 +670,7 @@ func (i *Intake) move(c *imapclient.Client, uid imap.UID, folder string) error {
 		err = c.Expunge().Close()
 	}
 	if err != nil {
-		return fmt.Errorf("mail: expunge uid %d: %w", uid, err)
+		return fmt.Errorf("mail: expunge uid %v: %w", set, err)
 	}
 	return nil
 }

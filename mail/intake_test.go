@@ -35,6 +35,7 @@ type suite struct {
 	adm   *admin
 	sink  *fakeSink
 	store *DirStore
+	run   *running // the intake waitCounts watches
 }
 
 func TestIntake(t *testing.T) {
@@ -71,10 +72,20 @@ func (s *suite) intake(r *Rules, hook func(imap.UID, *model.Outcome) error) *Int
 	return in
 }
 
+// start runs an intake in the background; waitCounts watches its Status.
+func (s *suite) start(r *Rules, hook func(imap.UID, *model.Outcome) error) *running {
+	s.run = startIntake(s.t, s.intake(r, hook))
+	return s.run
+}
+
+// waitCounts waits until the folders hold processed and quarantined mails,
+// the inbox is empty, and the running intake has counted them.
 func (s *suite) waitCounts(processed, quarantined int) {
 	s.t.Helper()
 	eventually(s.t, fmt.Sprintf("%d processed and %d quarantined", processed, quarantined), func() bool {
-		return s.adm.count("Processed") == processed && s.adm.count("Quarantine") == quarantined && s.adm.count(testInbox) == 0
+		st := s.run.in.Status()
+		return st.Processed == int64(processed) && st.Quarantined == int64(quarantined) &&
+			s.adm.count("Processed") == processed && s.adm.count("Quarantine") == quarantined && s.adm.count(testInbox) == 0
 	})
 }
 
@@ -82,7 +93,7 @@ const ackBody = "Hello,\n\nwe took the ticket.\n[[Action]]: Acknowledge\n[[Exter
 
 func testApplies(s *suite) {
 	t := s.t
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	s.adm.append(testInbox, mkMail("ack-1@provider", "Re: [Task#T-1] printer broken", ackBody))
 	s.adm.append(testInbox, mkMail("upd-1@provider", "AW: WG: [Task#T-1] printer broken",
 		"Technician is on the way.\n\nOn Mon, 23 Nov 2026 at 09:00, Gateway <gw@equus.example> wrote:\n> [[TaskId]]: T-2\n> old text"))
@@ -156,7 +167,7 @@ func attachmentMail(msgID, subject, text string) []byte {
 func testQuarantine(s *suite) {
 	t := s.t
 	rules := &Rules{Limits: Limits{MaxAttachmentBytes: 16, AllowedTypes: []string{"application/pdf", "image/*"}}}
-	r := startIntake(t, s.intake(rules, nil))
+	r := s.start(rules, nil)
 	s.adm.append(testInbox, mkMail("notag@provider", "Your ticket", "We are on it."))
 	s.adm.append(testInbox, mkMail("unknown@provider", "[Task#T-404] status", "Hello"))
 	s.adm.append(testInbox, []byte("From: x@provider.example\r\nSubject: [Task#T-1] x\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"))
@@ -202,14 +213,11 @@ var errCrash = errors.New("crash between commit and move")
 func testCrashBetweenCommitAndMove(s *suite) {
 	t := s.t
 	s.adm.append(testInbox, mkMail("crash-1@provider", "[Task#T-1] update", "first"))
-	var crashed *running
-	ran := make(chan struct{})
-	crashed = startIntake(t, s.intake(nil, func(uid imap.UID, out *model.Outcome) error {
-		crashed.cancel() // the process dies right after the commit
-		close(ran)
+	ctx, die := context.WithCancel(context.Background())
+	crashed := startIntakeCtx(t, ctx, s.intake(nil, func(uid imap.UID, out *model.Outcome) error {
+		die() // the process dies right after the commit
 		return errCrash
 	}))
-	<-ran
 	<-crashed.done
 	if n := len(s.sink.eventList()); n != 1 {
 		t.Fatalf("events after crash = %d, want 1", n)
@@ -218,7 +226,7 @@ func testCrashBetweenCommitAndMove(s *suite) {
 		t.Fatalf("inbox after crash = %d mails, want 1 (not moved)", n)
 	}
 	// The restarted intake sees the mail again; the Sink says Duplicate; it is moved.
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	s.waitCounts(1, 0)
 	if n := len(s.sink.eventList()); n != 1 {
 		t.Errorf("events after restart = %d, want 1", n)
@@ -230,7 +238,7 @@ func testCrashBetweenCommitAndMove(s *suite) {
 
 func testRedelivery(s *suite) {
 	t := s.t
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	m := mkMail("dup-1@provider", "[Task#T-1] update", "once only")
 	s.adm.append(testInbox, m)
 	s.waitCounts(1, 0)
@@ -247,7 +255,7 @@ func testRedelivery(s *suite) {
 
 func testUIDValidityChange(s *suite) {
 	t := s.t
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	m1 := mkMail("v-1@provider", "[Task#T-1] one", "one")
 	s.adm.append(testInbox, m1)
 	s.adm.append(testInbox, mkMail("v-2@provider", "[Task#T-1] two", "two"))
@@ -277,7 +285,7 @@ func testUIDValidityChange(s *suite) {
 func testBurst(s *suite) {
 	t := s.t
 	const n = 100
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	for i := range n {
 		task := fmt.Sprintf("T-%d", i%3+1)
 		s.adm.append(testInbox, mkMail(fmt.Sprintf("burst-%d@provider", i), "[Task#"+task+"] step", fmt.Sprintf("step %03d", i)))
@@ -305,7 +313,7 @@ func testBurst(s *suite) {
 func testTransient(s *suite) {
 	t := s.t
 	s.sink.setFail(errors.New("redis: connection refused"))
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	s.adm.append(testInbox, mkMail("tr-1@provider", "[Task#T-1] a", "a"))
 	s.adm.append(testInbox, mkMail("tr-2@provider", "[Task#T-1] b", "b"))
 	eventually(t, "retries while the sink is down", func() bool { return r.in.Status().Retries >= 2 })
@@ -324,7 +332,7 @@ func testTransient(s *suite) {
 
 func testReconnect(s *suite) {
 	t := s.t
-	r := startIntake(t, s.intake(nil, nil))
+	r := s.start(nil, nil)
 	s.adm.append(testInbox, mkMail("rc-1@provider", "[Task#T-1] a", "a"))
 	s.waitCounts(1, 0)
 	s.srv.restart()
