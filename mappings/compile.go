@@ -1126,6 +1126,7 @@ var transforms = map[string]tdef{
 	"first":             {in: []string{tyArray}, out: tyAny},
 	"humanize_duration": {in: []string{tyNumber}, out: tyString},
 	"prefix":            {in: []string{tyString}, arg: "string"},
+	"strip_lines":       {in: []string{tyString}, arg: "string"},
 }
 
 func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, string) {
@@ -1172,6 +1173,22 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.ToUpper(v.(string)), nil }
 	case "lower":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.ToLower(v.(string)), nil }
+	case "strip_lines":
+		re, err := regexp.Compile(argStr)
+		if err != nil {
+			c.errPos(t.Pos, "strip_lines: invalid regexp: %v", err)
+			return nil, out
+		}
+		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+			lines := strings.Split(v.(string), "\n")
+			kept := lines[:0]
+			for _, l := range lines {
+				if !re.MatchString(l) {
+					kept = append(kept, l)
+				}
+			}
+			return strings.Join(kept, "\n"), nil
+		}
 	case "prefix":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return argStr + v.(string), nil }
 	case "truncate":

@@ -87,7 +87,11 @@ func SOAPInput(m *Mapping, data []byte) (Input, error) {
 			}
 		}
 	}
-	body, err := json.Marshal(map[string]any{"operation": op, "params": params, "username": username})
+	doc := map[string]any{"operation": op, "params": params}
+	if username != "" {
+		doc["username"] = username
+	}
+	body, err := json.Marshal(doc)
 	if err != nil {
 		return Input{}, err
 	}
