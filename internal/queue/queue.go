@@ -61,8 +61,8 @@ const (
 type Clock interface{ Now() time.Time }
 
 // OffsetClock is a Clock that runs at real speed, shifted by an offset that
-// tests set or advance; the queue adds the same offset to Redis TIME. The zero
-// value is the real time.
+// tests advance; the queue adds the same offset to Redis TIME. The zero value
+// is the real time.
 type OffsetClock struct {
 	mu  sync.Mutex
 	off time.Duration
@@ -352,7 +352,8 @@ const maxBatch = 1000
 // due. It returns ErrLeaseLost when the token no longer owns the job.
 func (q *Queue) Ack(ctx context.Context, l *Lease) error { return q.AckAll(ctx, []*Lease{l}) }
 
-// AckAll acks a batch of leases with one script per vendor. Every lease whose
+// AckAll acks a batch of leases with one script per vendor (and per 1000
+// leases). Every lease whose
 // token still owns its job is acked; when some were lost, the error wraps
 // ErrLeaseLost and names them.
 func (q *Queue) AckAll(ctx context.Context, ls []*Lease) error {
