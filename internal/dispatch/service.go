@@ -105,6 +105,22 @@ type Service struct {
 
 	outcomes *prometheus.CounterVec
 	wg       sync.WaitGroup
+
+	seqMu   sync.Mutex
+	lastSeq int64
+}
+
+// nextSeq returns a strictly increasing sequence for delivery records, so the
+// deliveries of one order list in creation order even within one clock tick.
+func (s *Service) nextSeq(now time.Time) int64 {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	n := now.UnixNano()
+	if n <= s.lastSeq {
+		n = s.lastSeq + 1
+	}
+	s.lastSeq = n
+	return n
 }
 
 // New returns a Service over the order store, the delay queue and the
@@ -438,7 +454,7 @@ func (s *Service) enqueue(ctx context.Context, v *vendor, o *model.Order, ev *mo
 	}
 	now := s.clock.Now().UTC()
 	d := &Delivery{Delivery: model.Delivery{ID: id, OrderID: o.ID, EventID: ev.ID, Partner: v.name, Transport: transport,
-		Status: model.DeliverySending, CreatedAt: now, UpdatedAt: now}, Event: string(ev.Type), Vendor: v.name, Seq: now.UnixNano()}
+		Status: model.DeliverySending, CreatedAt: now, UpdatedAt: now}, Event: string(ev.Type), Vendor: v.name, Seq: s.nextSeq(now)}
 	if !j.NextAt.IsZero() {
 		t := j.NextAt
 		d.NextAttemptAt = &t

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/equus/sogateway/adapters"
@@ -88,55 +89,107 @@ func (s *Service) DeliverDue(ctx context.Context, vendorName string, max int) (i
 	return n, nil
 }
 
+// maxParallel bounds the deliveries one worker sends at once. A claimed batch
+// holds at most one job per order (the head of its group), so its deliveries
+// may go out in parallel without breaking the order of any order.
+const maxParallel = 16
+
+// attempt is one leased job on its way: delivered (err nil), failed (err), or
+// already settled while preparing it (done).
+type attempt struct {
+	l    *queue.Lease
+	rec  *Delivery
+	res  *adapters.Result
+	err  error
+	done bool
+}
+
+// handleBatch delivers a claimed batch in parallel, acks the successes with
+// one script and their records with one round trip, and settles each failure.
 func (s *Service) handleBatch(ctx context.Context, v *vendor, ls []*queue.Lease) {
+	if ctx.Err() != nil {
+		s.giveBack(ctx, ls)
+		return
+	}
+	reason := s.unavailable(ctx, v)
+	results := make([]*attempt, len(ls))
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
 	for i, l := range ls {
-		if ctx.Err() != nil {
-			// Shutting down: give the rest back at once, attempts unspent.
-			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			for _, rest := range ls[i:] {
-				_, _ = s.q.Retry(bg, rest, time.Time{}, "gateway shutting down", false)
-			}
-			cancel()
-			return
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = s.attempt(ctx, v, l, reason)
+		}()
+	}
+	wg.Wait()
+	// Settle even when ctx ended meanwhile: the outcome is known.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var ok []*attempt
+	for _, a := range results {
+		switch {
+		case a.done:
+		case a.err == nil:
+			ok = append(ok, a)
+		case ctx.Err() != nil && !errors.Is(a.err, adapters.ErrPermanent) && !errors.Is(a.err, adapters.ErrGone):
+			// Interrupted by shutdown: give it back at once, attempt unspent.
+			s.retry(sctx, v, a.l, a.rec, time.Time{}, "interrupted by gateway shutdown", false)
+		default:
+			s.settle(sctx, v, a.l, a.rec, a.err)
 		}
-		s.handle(ctx, v, l)
+	}
+	s.ackBatch(sctx, v, ok)
+}
+
+// giveBack returns leases unhandled, attempts unspent.
+func (s *Service) giveBack(ctx context.Context, ls []*queue.Lease) {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, l := range ls {
+		_, _ = s.q.Retry(bg, l, time.Time{}, "gateway shutting down", false)
 	}
 }
 
-// handle delivers one leased job and settles it.
-func (s *Service) handle(ctx context.Context, v *vendor, l *queue.Lease) {
+// attempt prepares and sends one leased job. Jobs that cannot be sent
+// (vendor unavailable, order gone, render failed) are settled here.
+func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavailable string) *attempt {
+	a := &attempt{l: l, done: true}
 	var p payload
 	if err := json.Unmarshal(l.Job.Payload, &p); err != nil || p.Event == nil {
 		s.bury(ctx, v, l, nil, "undecodable job payload")
-		return
+		return a
 	}
 	rec, err := s.loadRecord(ctx, p.OrderID, l.Job.ID)
 	if err != nil {
 		now := s.clock.Now().UTC()
 		rec = &Delivery{Delivery: model.Delivery{ID: l.Job.ID, OrderID: p.OrderID, EventID: p.Event.ID, Partner: v.name,
-			Transport: p.Transport, Status: model.DeliverySending, CreatedAt: now}, Event: string(p.Event.Type), Vendor: v.name, Seq: now.UnixNano()}
+			Transport: p.Transport, Status: model.DeliverySending, CreatedAt: now}, Event: string(p.Event.Type), Vendor: v.name, Seq: s.nextSeq(now)}
 	}
-	if reason := s.unavailable(ctx, v); reason != "" {
-		s.bury(ctx, v, l, rec, "vendor "+v.name+" cannot receive: "+reason)
-		return
+	a.rec = rec
+	if unavailable != "" {
+		s.bury(ctx, v, l, rec, "vendor "+v.name+" cannot receive: "+unavailable)
+		return a
 	}
-	a := v.adapters[p.Transport]
-	if a == nil {
+	tr := v.adapters[p.Transport]
+	if tr == nil {
 		s.bury(ctx, v, l, rec, fmt.Sprintf("vendor %s has no %s transport", v.name, p.Transport))
-		return
+		return a
 	}
 	o, err := s.st.GetOrder(ctx, p.OrderID)
 	if errors.Is(err, model.ErrNotFound) {
 		s.bury(ctx, v, l, rec, "order "+p.OrderID+" no longer exists")
-		return
+		return a
 	}
 	if err != nil {
 		s.retry(ctx, v, l, rec, s.clock.Now().Add(v.retry.BaseDelay), "order store: "+err.Error(), false)
-		return
+		return a
 	}
 	if s.r == nil {
 		s.bury(ctx, v, l, rec, "no renderer configured")
-		return
+		return a
 	}
 	out, err := s.r.Render(v.cfg.Mapping, p.Render, o, p.Event, map[string]any{
 		"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport})
@@ -147,37 +200,66 @@ func (s *Service) handle(ctx context.Context, v *vendor, l *queue.Lease) {
 		} else {
 			s.retryBackoff(ctx, v, l, rec, 0, msg)
 		}
-		return
+		return a
 	}
-	if until := time.Until(l.Until); until < v.cfg.Timeout+5*time.Second {
+	if time.Until(l.Until) < v.cfg.Timeout+5*time.Second {
 		if err := s.q.Extend(ctx, l); err != nil {
 			s.log.Warn("dispatch: lease lost before delivery", "vendor", v.name, "delivery", l.Job.ID, "err", err)
-			return
+			return a
 		}
 	}
 	m := &adapters.Message{DeliveryID: l.Job.ID, Vendor: v.name, Order: o, Event: p.Event, ContentType: out.ContentType,
 		Body: out.Body, Subject: out.Subject, Headers: out.Headers, Attempt: l.Job.Attempts}
-	res, err := a.Deliver(ctx, m)
-	s.settle(ctx, v, l, rec, res, err)
+	a.res, a.err = tr.Deliver(ctx, m)
+	a.done = false
+	return a
 }
 
-// settle acks, retries or buries after one attempt.
-func (s *Service) settle(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, res *adapters.Result, err error) {
+// ackBatch acks the delivered jobs in one script and records them Success in
+// one round trip. A lease lost meanwhile is left to its new holder, which
+// redelivers with the same delivery id.
+func (s *Service) ackBatch(ctx context.Context, v *vendor, ok []*attempt) {
+	if len(ok) == 0 {
+		return
+	}
+	ls := make([]*queue.Lease, len(ok))
+	for i, a := range ok {
+		ls[i] = a.l
+	}
+	if err := s.q.AckAll(ctx, ls); err != nil {
+		s.log.Warn("dispatch: ack lost; the new holder redelivers with the same id", "vendor", v.name, "err", err)
+	}
+	now := s.clock.Now()
+	pipe := s.rdb.Pipeline()
+	acked := 0
+	for _, a := range ok {
+		if a.l.Job.State != queue.StateDone {
+			continue
+		}
+		acked++
+		r := a.rec
+		r.Status, r.Attempts, r.LastError, r.NextAttemptAt, r.HeldUntil = model.DeliverySuccess, a.l.Job.Attempts, "", nil, nil
+		r.UpdatedAt = now.UTC()
+		pipe.HSet(ctx, s.k.deliveries(r.OrderID), r.ID, r.record())
+		s.log.Info("dispatch: delivered", "vendor", v.name, "delivery", r.ID, "attempt", a.l.Job.Attempts, "status", a.res.StatusCode)
+	}
+	if acked == 0 {
+		return
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.Warn("dispatch: delivery records not updated", "vendor", v.name, "err", err)
+	}
+	s.outcomes.WithLabelValues(v.name, "success").Add(float64(acked))
+	// The vendor is reachable again: an ended window no longer applies.
+	if _, end, found, _ := s.loadWindow(ctx, v.name); found && !end.After(now) {
+		_ = s.rdb.Del(ctx, s.k.window(v.name)).Err()
+	}
+}
+
+// settle retries or buries after a failed attempt.
+func (s *Service) settle(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, err error) {
 	now := s.clock.Now()
 	switch {
-	case err == nil:
-		if aerr := s.q.Ack(ctx, l); aerr != nil {
-			s.log.Warn("dispatch: ack lost; the new holder redelivers with the same id", "vendor", v.name, "delivery", l.Job.ID, "err", aerr)
-			return
-		}
-		rec.Status, rec.Attempts, rec.LastError, rec.NextAttemptAt, rec.HeldUntil = model.DeliverySuccess, l.Job.Attempts, "", nil, nil
-		s.saveRecord(ctx, rec)
-		s.outcomes.WithLabelValues(v.name, "success").Inc()
-		// The vendor is reachable again: an ended window no longer applies.
-		if _, end, ok, _ := s.loadWindow(ctx, v.name); ok && !end.After(now) {
-			_ = s.rdb.Del(ctx, s.k.window(v.name)).Err()
-		}
-		s.log.Info("dispatch: delivered", "vendor", v.name, "delivery", l.Job.ID, "attempt", l.Job.Attempts, "status", res.StatusCode)
 	case errors.Is(err, adapters.ErrGone):
 		reason := fmt.Sprintf("endpoint answered 410 Gone at %s; disabled until a dead letter is replayed", now.UTC().Format(time.RFC3339))
 		if serr := s.rdb.Set(ctx, s.k.disabled(v.name), reason, 0).Err(); serr != nil {
