@@ -42,6 +42,8 @@ func (fakeRenderer) Render(partner, kind string, o *model.Order, ev *model.Event
 		}
 		b, _ := json.Marshal(doc)
 		return &Rendered{ContentType: "application/json", Body: b, Subject: "Order " + o.ID}, nil
+	case "order_email":
+		return &Rendered{ContentType: "text/plain; charset=utf-8", Body: []byte("Please see service order " + o.ID), Subject: "New service order " + o.ID}, nil
 	case "maintenance_notice":
 		return &Rendered{ContentType: "text/plain", Body: []byte(fmt.Sprintf(
 			"This Vendor's system is currently undergoing maintenance. Clicking Save and Send will queue the Service Order and automatically send it when the Vendor's maintenance is complete in %s.", extra["remaining"]))}, nil
@@ -660,8 +662,8 @@ func TestEmailCommunicationAlsoMails(t *testing.T) {
 		if len(f.vendor.successes()) != 1 || len(mailed) != 1 {
 			t.Fatalf("data sent %d, mailed %d, want 1 and 1", len(f.vendor.successes()), len(mailed))
 		}
-		if m := mailed[0]; m.DeliveryID != res.Deliveries[1].ID || len(m.Order.Attachments) != 1 || m.Subject != "Order o1" {
-			t.Errorf("mail = %+v, want the smtp delivery with the order's attachment", m)
+		if m := mailed[0]; m.DeliveryID != res.Deliveries[1].ID || len(m.Order.Attachments) != 1 || m.Subject != "New service order o1" || !strings.HasPrefix(m.ContentType, "text/plain") {
+			t.Errorf("mail = %+v, want the smtp delivery, rendered by order_email, with the order's attachment", m)
 		}
 		for _, d := range f.deliveries(t, "o1") {
 			if d.Status != model.DeliverySuccess {

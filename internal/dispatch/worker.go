@@ -24,7 +24,13 @@ import (
 func (s *Service) Run(ctx context.Context) error {
 	for _, name := range s.names {
 		v := s.vendors[name]
-		if len(v.adapters) == 0 && v.unavailable == "" {
+		if v.unavailable != "" {
+			// Disabled in config or missing credentials: its jobs wait, untouched,
+			// until the gateway restarts with the vendor fixed.
+			s.log.Warn("dispatch: vendor unavailable, its deliveries wait", "vendor", name, "reason", v.unavailable)
+			continue
+		}
+		if len(v.adapters) == 0 {
 			continue // pull only
 		}
 		n := v.cfg.Workers
@@ -191,8 +197,15 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 		s.bury(ctx, v, l, rec, "no renderer configured")
 		return a
 	}
-	out, err := s.r.Render(v.cfg.Mapping, p.Render, o, p.Event, map[string]any{
-		"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport})
+	extra := map[string]any{"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport}
+	var out *Rendered
+	if p.Transport == configs.TransportSMTP {
+		// An email prefers the mapping's <kind>_email render (subject and text).
+		out, err = s.r.Render(v.cfg.Mapping, p.Render+"_email", o, p.Event, extra)
+	}
+	if out == nil && (err == nil || errors.Is(err, mappings.ErrUnknownRender)) {
+		out, err = s.r.Render(v.cfg.Mapping, p.Render, o, p.Event, extra)
+	}
 	if err != nil {
 		msg := "render " + p.Render + ": " + err.Error()
 		if errors.Is(err, mappings.ErrUnknownRender) || errors.Is(err, model.ErrNotFound) {
