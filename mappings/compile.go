@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/equus/sogateway/internal/model"
+	"github.com/tidwall/gjson"
 	"gopkg.in/yaml.v3"
 )
 
@@ -188,6 +189,7 @@ type compiler struct {
 	statuses map[string]*cstatus
 	render   bool
 	format   string
+	base     string // render: canonical path of the array an each rule iterates
 }
 
 func (c *compiler) where(p Pos) string { return filepath.Base(p.File) + ":" + strconv.Itoa(p.Line) }
@@ -900,7 +902,15 @@ func (c *compiler) compileRule(r *Rule, parent tkind) *crule {
 			var src source
 			var msg string
 			if c.render {
-				msg = checkCanonicalPath(f)
+				switch {
+				case c.base == "*":
+				case c.base != "":
+					if f != "@this" {
+						msg = checkCanonicalPath(c.base + ".#." + f)
+					}
+				default:
+					msg = checkCanonicalPath(f)
+				}
 				src = source{root: rootItem, path: f, text: f}
 			} else {
 				src, msg = compileSource(f)
@@ -989,11 +999,21 @@ func (c *compiler) compileRule(r *Rule, parent tkind) *crule {
 		default:
 			c.errPos(c.at(r, "each", r.Pos), "each builds a list; %s does not hold one", r.To)
 		}
+		saved := c.base
+		if c.render {
+			switch {
+			case len(r.From) == 0 || c.base != "":
+				c.base = "*" // not checked below templates, constants or nested lists
+			default:
+				c.base = r.From[0]
+			}
+		}
 		for _, sub := range r.Each {
 			if sc := c.compileRule(sub, cr.elemKind); sc != nil {
 				cr.each = append(cr.each, sc)
 			}
 		}
+		c.base = saved
 		return cr
 	}
 	if (cr.to.kind == tTasks || cr.to.kind == tAttachments) && len(r.Each) == 0 {
@@ -1127,6 +1147,7 @@ var transforms = map[string]tdef{
 	"humanize_duration": {in: []string{tyNumber}, out: tyString},
 	"prefix":            {in: []string{tyString}, arg: "string"},
 	"strip_lines":       {in: []string{tyString}, arg: "string"},
+	"pluck":             {in: []string{tyObject, tyArray}, arg: "string"},
 }
 
 func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, string) {
@@ -1173,6 +1194,26 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.ToUpper(v.(string)), nil }
 	case "lower":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.ToLower(v.(string)), nil }
+	case "pluck":
+		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+			res, ok := v.(gjson.Result)
+			if !ok {
+				return v, nil
+			}
+			if res.IsArray() {
+				out := []any{}
+				for _, el := range res.Array() {
+					out = append(out, el.Get(argStr).Value())
+				}
+				return out, nil
+			}
+			out := map[string]any{}
+			res.ForEach(func(k, el gjson.Result) bool {
+				out[k.String()] = el.Get(argStr).Value()
+				return true
+			})
+			return out, nil
+		}
 	case "strip_lines":
 		re, err := regexp.Compile(argStr)
 		if err != nil {

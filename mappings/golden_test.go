@@ -3,6 +3,7 @@ package mappings
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,15 @@ func TestGolden(t *testing.T) {
 			got, err := RunFixture(m, f)
 			if err != nil {
 				t.Fatalf("RunFixture = %v", err)
+			}
+			var rc renderCase
+			if strings.HasSuffix(f.Input, ".render.json") {
+				if data, err := os.ReadFile(f.Input); err == nil && json.Unmarshal(data, &rc) == nil {
+					if seen[f.Partner] == nil {
+						seen[f.Partner] = map[string]int{}
+					}
+					seen[f.Partner]["render:"+rc.Render]++
+				}
 			}
 			var bv batchView
 			if json.Unmarshal(got, &bv) == nil {
@@ -61,6 +71,11 @@ func TestGolden(t *testing.T) {
 			for _, k := range set.Get(p).Kinds() {
 				if n := seen[p][k]; n < 3 {
 					t.Errorf("%s: kind %s has %d fixture items, want at least 3", p, k, n)
+				}
+			}
+			for _, r := range set.Get(p).Renders() {
+				if n := seen[p]["render:"+r]; n < 3 {
+					t.Errorf("%s: render %s has %d fixtures, want at least 3", p, r, n)
 				}
 			}
 		}

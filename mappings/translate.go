@@ -930,6 +930,8 @@ func runtimeType(v any) string {
 		return tyBool
 	case []any, []*omap:
 		return tyArray
+	case map[string]any:
+		return tyObject
 	case gjson.Result:
 		if x.IsArray() {
 			return tyArray
