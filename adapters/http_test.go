@@ -198,3 +198,15 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, s := range []string{"", "0", "120", "-1", "99999999999999999999", "Fri, 02 Jan 2026 04:04:05 GMT", "soon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d := ParseRetryAfter(s, now); d < 0 {
+			t.Errorf("ParseRetryAfter(%q) = %v, want never negative", s, d)
+		}
+	})
+}

@@ -586,3 +586,22 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Unwrap() error { return ErrDispatchConfig }
 
 func bad(key, rule string, v any) error { return &ConfigError{Key: key, Rule: rule, Value: v} }
+
+// ValidateVendors checks what spans both sections (call it after both are
+// defaulted): every vendor's timeout must be shorter than dispatch.lease_for,
+// or a slow delivery could be leased to a second replica meanwhile.
+func (c *DispatchConfig) ValidateVendors(vendors map[string]VendorConfig) error {
+	var errs []error
+	names := make([]string, 0, len(vendors))
+	for n := range vendors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := vendors[n]
+		if t := v.Timeout; t > 0 && c.LeaseFor > 0 && t >= c.LeaseFor {
+			errs = append(errs, bad("vendors."+n+".timeout", fmt.Sprintf("must be shorter than dispatch.lease_for (%s)", c.LeaseFor), t))
+		}
+	}
+	return errors.Join(errs...)
+}

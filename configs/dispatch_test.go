@@ -153,3 +153,12 @@ func TestRenderKindDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateVendorsTimeoutUnderLease(t *testing.T) {
+	d := DispatchConfig{LeaseFor: 30 * time.Second}
+	err := d.ValidateVendors(map[string]VendorConfig{"slow": {Timeout: time.Minute}, "ok": {Timeout: 10 * time.Second}})
+	if err == nil || !strings.Contains(err.Error(), `vendors.slow.timeout: must be shorter than dispatch.lease_for (30s), got "1m0s"`) ||
+		strings.Contains(err.Error(), "vendors.ok") {
+		t.Fatalf("ValidateVendors() = %v, want vendors.slow.timeout named", err)
+	}
+}
