@@ -313,3 +313,15 @@ func TestMailboxFromEnv(t *testing.T) {
 		t.Errorf("MailboxFromEnv(no password) = %v, want ErrMissingCredentials naming SSP7_IMAP_", err)
 	}
 }
+
+// TestNamedTagPattern reads tags with a mapping-style pattern: named groups
+// key and value, no (?m) flag.
+func TestNamedTagPattern(t *testing.T) {
+	r := &Rules{TagPattern: `^\[\[(?P<key>[A-Za-z]+)\]\]:\s*(?P<value>.*)$`}
+	m, err := Parse(mkMail("n@x", "[Task#T-9] x", "Thanks\n[[Action]]: Acknowledge\n[[ExternalReference]]: INC7\n"), r)
+	testMust(t, err)
+	want := map[string]string{"Action": "Acknowledge", "ExternalReference": "INC7"}
+	if !reflect.DeepEqual(m.Tags, want) || m.Text != "Thanks" {
+		t.Errorf("Parse() tags %q text %q, want %q and Thanks", m.Tags, m.Text, want)
+	}
+}

@@ -16,8 +16,9 @@ type Rules struct {
 	// Default: DefaultMatchers (ssp7: [Task#<ref>] in the subject, then a
 	// [[TaskId]]: <ref> line in the body).
 	Matchers []Matcher `json:"matchers,omitempty" yaml:"matchers,omitempty"`
-	// TagPattern finds key/value tags in the new part of the body; it must have
-	// two groups, the key and the value. Default DefaultTagPattern.
+	// TagPattern finds key/value tags in the new part of the body: groups named
+	// "key" and "value", else the first two groups. It is applied line by line
+	// ((?m) is implied). Default DefaultTagPattern.
 	TagPattern string `json:"tag_pattern,omitempty" yaml:"tag_pattern,omitempty"`
 	// ReplyPrefixes are stripped (case-insensitively, repeatedly, with an
 	// optional [n] counter) from the start of the subject before matching.
@@ -125,6 +126,8 @@ func (l Limits) typeAllowed(t string) bool {
 type compiled struct {
 	matchers []compiledMatcher
 	tags     *regexp.Regexp
+	tagKey   int // group index of the key in tags
+	tagValue int // group index of the value in tags
 	prefixes *regexp.Regexp
 	limits   Limits
 }
@@ -214,14 +217,20 @@ func (r *Rules) build() (*compiled, error) {
 	if tp == "" {
 		tp = DefaultTagPattern
 	}
+	if !strings.HasPrefix(tp, "(?m)") {
+		tp = "(?m)" + tp
+	}
 	re, err := regexp.Compile(tp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: tag_pattern: %v", ErrConfig, err)
 	}
-	if re.NumSubexp() < 2 {
-		return nil, fmt.Errorf("%w: tag_pattern: needs two groups (key, value), got %q", ErrConfig, tp)
+	c.tags, c.tagKey, c.tagValue = re, re.SubexpIndex("key"), re.SubexpIndex("value")
+	if c.tagKey < 0 || c.tagValue < 0 {
+		if re.NumSubexp() < 2 {
+			return nil, fmt.Errorf("%w: tag_pattern: needs groups key and value (or two groups), got %q", ErrConfig, r.TagPattern)
+		}
+		c.tagKey, c.tagValue = 1, 2
 	}
-	c.tags = re
 	prefixes := r.ReplyPrefixes
 	if len(prefixes) == 0 {
 		prefixes = DefaultReplyPrefixes

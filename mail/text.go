@@ -260,8 +260,11 @@ func (c *compiled) extractTags(text string) (map[string]string, string) {
 	var rest strings.Builder
 	prev := 0
 	for i, m := range locs {
-		key := text[m[2]:m[3]]
-		val := strings.TrimSpace(text[m[4]:m[5]])
+		if m[2*c.tagKey] < 0 || m[2*c.tagValue] < 0 {
+			continue
+		}
+		key := text[m[2*c.tagKey]:m[2*c.tagKey+1]]
+		val := strings.TrimSpace(text[m[2*c.tagValue]:m[2*c.tagValue+1]])
 		end := m[1]
 		if val == "" {
 			// Multi-line value: the lines up to the next tag (or the end).
