@@ -267,10 +267,7 @@ func compileFile(file string, src []byte) (*Mapping, error) {
 	d := &decoder{file: file, keys: map[any]map[string]Pos{}}
 	spec := &Spec{}
 	d.decode(rootNode, reflect.ValueOf(spec).Elem())
-	if len(d.errs) > 0 {
-		d.errs.sort()
-		return nil, d.errs
-	}
+	// Compile even after decode errors so that every problem is listed at once.
 	c := &compiler{decoder: d, spec: spec}
 	m := c.compile(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
 	if len(d.errs) > 0 {

@@ -1,0 +1,91 @@
+package mappings
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+func shipped(t *testing.T) *Set {
+	t.Helper()
+	s, err := Load(".")
+	if err != nil {
+		t.Fatalf("Load(.) = %v", err)
+	}
+	return s
+}
+
+func TestTranslateRejectsBadInput(t *testing.T) {
+	m := shipped(t).Get("pruvan")
+	if _, err := m.Translate(Input{Body: []byte(`{"workOrders":[`)}); !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("Translate(truncated JSON) = %v, want ErrInvalid", err)
+	}
+	_, err := m.Translate(Input{Body: []byte(`{"workOrders":[]}`), Settings: map[string]string{"integration": "both"}})
+	if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "setting integration") {
+		t.Errorf("Translate(bad setting) = %v, want ErrInvalid naming the setting", err)
+	}
+}
+
+// TestOwnershipDeclaredInYAML applies a translated Pruvan create to an order
+// and checks that the owners declared in the mapping are enforced by the model.
+func TestOwnershipDeclaredInYAML(t *testing.T) {
+	m := shipped(t).Get("pruvan")
+	body, err := os.ReadFile("pruvan/fixtures/create-seed-example.input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := parseInput(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Translate(in)
+	if err != nil || b.Items[0].Err != nil {
+		t.Fatalf("Translate = %v / %v", err, b.Items[0].Err)
+	}
+	inb := b.Items[0].Inbound
+	o := &model.Order{Partner: "pruvan", Status: model.StatusNew}
+	if _, err := o.Apply(&inb.Patch, inb.Options); err != nil {
+		t.Fatalf("Apply(partner create) = %v", err)
+	}
+	if f := o.Fields["client_due_date"]; f.Owner != model.OwnerPartner || f.LastWriter != "pruvan" {
+		t.Errorf("client_due_date = %+v, want owner partner, writer pruvan", f)
+	}
+	_, err = o.Apply(&model.Patch{Fields: map[string]any{"client_due_date": "2021-01-01T00:00:00Z"}}, model.ApplyOptions{Owners: inb.Options.Owners})
+	if !errors.Is(err, model.ErrRefused) {
+		t.Errorf("platform edit of a remote-owned field = %v, want ErrRefused", err)
+	}
+	if _, err := o.Apply(&model.Patch{Fields: map[string]any{"description": "by a user"}}, model.ApplyOptions{Owners: inb.Options.Owners}); err != nil {
+		t.Errorf("platform edit of a shared field = %v, want nil", err)
+	}
+}
+
+func TestMappingAccessors(t *testing.T) {
+	s := shipped(t)
+	if got := strings.Join(s.Names(), ","); got != "emg,equus,extend,pruvan,ssp7" {
+		t.Errorf("Names() = %s", got)
+	}
+	if s.Get("nobody") != nil {
+		t.Error("Get(nobody) != nil")
+	}
+	m := s.Get("extend")
+	sp := m.Spec()
+	if sp.Auth.Header != "X-Extend-Access-Token" || sp.Auth.SecretEnv != "EXTEND_ACCESS_TOKEN" {
+		t.Errorf("extend auth = %+v", sp.Auth)
+	}
+	if len(sp.Routes) != 1 || sp.Routes[0].Path != "/service-orders/:id/update-repair" || sp.Routes[0].Method != "POST" {
+		t.Errorf("extend routes = %+v", sp.Routes)
+	}
+	if !strings.HasPrefix(m.Version(), "sha256:") || len(m.Version()) != len("sha256:")+12 {
+		t.Errorf("Version() = %q", m.Version())
+	}
+	ssp := s.Get("ssp7").Spec()
+	if ssp.SOAP == nil || len(ssp.SOAP.Operations) != 3 || ssp.Mail == nil || ssp.Mail.ActionTag != "Action" {
+		t.Errorf("ssp7 soap/mail spec = %+v / %+v", ssp.SOAP, ssp.Mail)
+	}
+	if _, err := s.Get("equus").Render("nope", nil, nil, nil); !errors.Is(err, ErrUnknownRender) {
+		t.Errorf("Render(nope) = %v, want ErrUnknownRender", err)
+	}
+}
