@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -154,6 +155,23 @@ func (r *Registry) Watch(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			r.Check()
+		}
+	}
+}
+
+// ReloadOn reloads whenever one of sigs arrives (SIGHUP in gatewayd) until
+// ctx is done. Errors are logged and kept in Status.
+func (r *Registry) ReloadOn(ctx context.Context, sigs ...os.Signal) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-ch:
+			r.log.Info("reloading mappings", "signal", s.String())
+			_ = r.Reload() // logged and kept in Status
 		}
 	}
 }

@@ -6,12 +6,48 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// TestRegistrySIGHUP: a SIGHUP reloads the folder.
+func TestRegistrySIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	writeReload(t, dir, "alpha", "v1:")
+	r, err := NewRegistry(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Catch SIGHUP in this test process first, so that a signal sent before
+	// ReloadOn registers cannot kill the test binary.
+	guard := make(chan os.Signal, 8)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	go func() {
+		// ReloadOn registers before it blocks; give it its own goroutine.
+		close(started)
+		r.ReloadOn(ctx, syscall.SIGHUP)
+	}()
+	<-started
+	writeReload(t, dir, "alpha", "v2:")
+	deadline := time.Now().Add(20 * time.Second)
+	for noteText(t, r, "alpha") != "v2: hello" {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not reload the edited mapping")
+		}
+		// Resend until ReloadOn has registered its own channel.
+		syscall.Kill(syscall.Getpid(), syscall.SIGHUP)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 const reloadSrc = `partner: %s
 protocols: [rest]
