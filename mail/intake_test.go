@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -363,4 +365,45 @@ func TestRunRejectsBadConfig(t *testing.T) {
 			t.Errorf("Status().LastError empty for %+v", c.cfg)
 		}
 	}
+}
+
+// TestPasswordNeverLogged runs an intake with a wrong password and checks
+// that neither its log nor its Status holds the password.
+func TestPasswordNeverLogged(t *testing.T) {
+	srv := memServer(t, true)
+	var buf syncBuffer
+	cfg := testConfig(srv)
+	cfg.Password = "s3cret-wrong-pw"
+	in := NewIntake(cfg, nil, ssp7Translator{}, newFakeSink(), nil, &Options{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	r := startIntake(t, in)
+	eventually(t, "a failed login", func() bool { return r.in.Status().Reconnects >= 2 })
+	st := r.in.Status()
+	if !strings.Contains(st.LastError, "login as gateway") {
+		t.Errorf("Status().LastError = %q, want the failed login", st.LastError)
+	}
+	r.cancel()
+	<-r.done
+	if !strings.Contains(buf.String(), "connection lost") {
+		t.Fatalf("log = %s, want the failed connection logged", buf.String())
+	}
+	if strings.Contains(buf.String(), "s3cret") || strings.Contains(st.LastError, "s3cret") {
+		t.Errorf("password in the log or status: %s / %s", buf.String(), st.LastError)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
