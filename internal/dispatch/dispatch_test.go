@@ -70,6 +70,7 @@ type received struct {
 	id, event, order, kind string
 	moveDate               any
 	status                 int
+	body                   []byte
 }
 
 func newVendorServer(t *testing.T) *vendorServer {
@@ -86,7 +87,7 @@ func newVendorServer(t *testing.T) *vendorServer {
 		ev, _ := doc["event"].(string)
 		order, _ := doc["order"].(string)
 		kind, _ := doc["kind"].(string)
-		vs.got = append(vs.got, received{id: r.Header.Get("webhook-id"), event: ev, order: order, kind: kind, moveDate: doc["move_date"], status: a.status})
+		vs.got = append(vs.got, received{id: r.Header.Get("webhook-id"), event: ev, order: order, kind: kind, moveDate: doc["move_date"], status: a.status, body: b})
 		vs.mu.Unlock()
 		if a.retryAfter != "" {
 			w.Header().Set("Retry-After", a.retryAfter)
@@ -125,6 +126,7 @@ func (vs *vendorServer) successes() []received {
 }
 
 type fixture struct {
+	opt    *Options
 	ctx    context.Context
 	clk    *queue.OffsetClock
 	rdb    redis.UniversalClient
@@ -170,6 +172,7 @@ func newFixture(t *testing.T, rdb redis.UniversalClient, edit func(*configs.Vend
 		edit(&cfg, opt)
 	}
 	opt.Vendors = map[string]configs.VendorConfig{"acme-movers": cfg}
+	f.opt = opt
 	f.svc = New(f.st, f.q, fakeRenderer{}, opt)
 	return f
 }

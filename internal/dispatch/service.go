@@ -578,6 +578,7 @@ func overlay(d *Delivery, j *queue.Job) {
 // OnPatched emits update of values: for every vendor that was sent the order
 // (order.submitted) and has an active order.updated definition whose watched
 // paths changed between before and after, it records an order.updated event
+// (data: changed = the paths, values = the new values by field name or path)
 // and enqueues a delivery (held like any other while the vendor is offline).
 // Orders in a vendor's pull feed are marked changed. It returns the
 // deliveries created.
@@ -608,7 +609,11 @@ func (s *Service) OnPatched(ctx context.Context, before, after *model.Order) ([]
 		if len(changed) == 0 {
 			continue
 		}
-		ev := s.outEvent(after, model.EventOrderUpdated, name, map[string]any{"vendor": name, "changed": changed})
+		values := map[string]any{}
+		for _, c := range changed {
+			values[strings.TrimPrefix(c, "fields.")] = pathValue(after, c)
+		}
+		ev := s.outEvent(after, model.EventOrderUpdated, name, map[string]any{"vendor": name, "changed": changed, "values": values})
 		if err := s.st.AppendEvent(ctx, ev); err != nil {
 			return out, fmt.Errorf("dispatch: update values: record event: %w", err)
 		}

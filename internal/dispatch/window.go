@@ -148,7 +148,7 @@ func FormatRemaining(d time.Duration) string {
 	if d <= 0 {
 		return "0m"
 	}
-	mins := int64((d + time.Minute - 1) / time.Minute)
+	mins := ceilMinutes(d)
 	days, hours, m := mins/(24*60), mins/60%24, mins%60
 	var b strings.Builder
 	if days > 0 {
@@ -166,13 +166,14 @@ const DefaultNotice = "This Vendor's system is currently undergoing maintenance 
 	"The service order has been queued and will be sent when the vendor's maintenance is complete in %s."
 
 // notice renders the vendor's maintenance notice (mapping render
-// maintenance_notice, extra.remaining / extra.until / extra.vendor), falling
+// maintenance_notice, extra.remaining ("2h 10m"), extra.remaining_seconds,
+// extra.until and extra.vendor), falling
 // back to DefaultNotice.
 func (s *Service) notice(v *vendor, o *model.Order, ev *model.Event, until time.Time, remaining time.Duration) string {
 	rem := FormatRemaining(remaining)
 	if s.r != nil {
 		r, err := s.r.Render(v.cfg.Mapping, "maintenance_notice", o, ev, map[string]any{
-			"remaining": rem, "until": until.UTC().Format(time.RFC3339), "vendor": v.name})
+			"remaining": rem, "remaining_seconds": ceilMinutes(remaining) * 60, "until": until.UTC().Format(time.RFC3339), "vendor": v.name})
 		if err == nil && len(strings.TrimSpace(string(r.Body))) > 0 {
 			return strings.TrimSpace(string(r.Body))
 		}
@@ -192,4 +193,13 @@ func (s *Service) Notice(ctx context.Context, vendorName string) (string, bool, 
 		return "", false, err
 	}
 	return s.notice(v, nil, nil, *until, until.Sub(s.clock.Now())), true, nil
+}
+
+// ceilMinutes is d in whole minutes, rounded up (the notice never says less
+// time than is left).
+func ceilMinutes(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Minute - 1) / time.Minute)
 }

@@ -197,7 +197,8 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 		s.bury(ctx, v, l, rec, "no renderer configured")
 		return a
 	}
-	extra := map[string]any{"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport}
+	extra := map[string]any{"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport,
+		"now": s.clock.Now().UTC().Format(time.RFC3339)}
 	var out *Rendered
 	if p.Transport == configs.TransportSMTP {
 		// An email prefers the mapping's <kind>_email render (subject and text).

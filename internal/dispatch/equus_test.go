@@ -1,0 +1,63 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/testutil"
+	"github.com/equus/sogateway/mappings"
+)
+
+type mappingSet map[string]*mappings.Mapping
+
+func (m mappingSet) Get(p string) *mappings.Mapping { return m[p] }
+
+// TestWithTheEquusMapping runs Save and Send, a window, update of values and
+// pull through the shipped equus mapping instead of a fake.
+func TestWithTheEquusMapping(t *testing.T) {
+	m, err := mappings.LoadFile(filepath.Join("..", "..", "mappings", "equus", "equus.yaml"))
+	if err != nil {
+		t.Fatalf("load the equus mapping: %v", err)
+	}
+	suite(t, nil, func(t *testing.T, f *fixture) {
+		f.svc = New(f.st, f.q, MappingRenderer{Mappings: mappingSet{"equus": m}}, f.opt)
+
+		_, err := f.svc.PutWindow(f.ctx, "acme-movers", time.Time{}, f.clk.Now().Add(2*time.Hour+10*time.Minute))
+		testutil.Must(t, err)
+		f.order(t, "o1", nil)
+		res := f.send(t, "o1")
+		if !res.Held || !strings.Contains(res.Notice, "maintenance is complete in 2 hours 10 minutes") {
+			t.Fatalf("notice = %q, want the equus maintenance notice with the time remaining", res.Notice)
+		}
+		f.clk.Advance(2*time.Hour + 10*time.Minute + time.Second)
+		f.deliverDue(t)
+		f.patch(t, "o1", func(o *model.Order) { o.Fields["move_date"] = model.Field{Value: "2026-12-09"} })
+		f.deliverDue(t)
+		got := f.vendor.received()
+		if len(got) != 2 {
+			t.Fatalf("vendor got %d requests, want 2", len(got))
+		}
+		bodies := make([]map[string]any, 2)
+		for i := range got {
+			testutil.Must(t, json.Unmarshal(got[i].body, &bodies[i]))
+		}
+		order, _ := bodies[0]["order"].(map[string]any)
+		if bodies[0]["deliveryId"] != got[0].id || bodies[0]["event"] != "order.submitted" || order["id"] != "o1" || order["company"] != "globex" {
+			t.Errorf("order payload = %v, want deliveryId = webhook-id %s and the order", bodies[0], got[0].id)
+		}
+		values, _ := bodies[1]["values"].(map[string]any)
+		if bodies[1]["deliveryId"] != got[1].id || bodies[1]["event"] != "order.updated" || values["move_date"] != "2026-12-09" {
+			t.Errorf("update payload = %v, want the changed move_date", bodies[1])
+		}
+		page, err := f.svc.Pull(f.ctx, "acme-movers", "", 10)
+		testutil.Must(t, err)
+		var view map[string]any
+		if len(page.Orders) != 1 || json.Unmarshal(page.Orders[0], &view) != nil || view["id"] != "o1" || view["serviceType"] != "household_goods_move" {
+			t.Errorf("pull = %s, want the equus pull view of o1", page.Orders)
+		}
+	})
+}
