@@ -175,6 +175,12 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 			refKind, ref = c.kind, c.ref
 		}
 	}
+	// A task reference may also be the gateway's own order id (SSP7 mail and SOAP).
+	if t.OrderID == "" && t.Requestor != "" {
+		if o, err := s.st.GetOrder(ctx, t.Requestor); err == nil && o.Partner == in.Partner {
+			return o.ID, "", "", true, nil
+		}
+	}
 	if t.Requestor != "" {
 		refKind, ref = "requestor", t.Requestor
 	}
