@@ -1426,18 +1426,19 @@ func namedLayout(l string) string {
 	return l
 }
 
-var shortOffsetRE = regexp.MustCompile(`([+-])(\d)$`)
-
 // parseTime parses s with layout in zone; offsets written with one digit
 // ("+0", "-5", as Pruvan sends them) are accepted where the layout has -07.
 func parseTime(layout, s string, zone *time.Location) (time.Time, error) {
-	tm, err := time.ParseInLocation(layout, s, zone)
-	if err != nil && strings.HasSuffix(layout, "-07") {
-		if m := shortOffsetRE.FindStringSubmatchIndex(s); m != nil {
-			return time.ParseInLocation(layout, s[:m[2]]+s[m[2]:m[3]]+"0"+s[m[4]:], zone)
-		}
+	if strings.HasSuffix(layout, "-07") && shortOffset(s) {
+		s = s[:len(s)-1] + "0" + s[len(s)-1:]
 	}
-	return tm, err
+	return time.ParseInLocation(layout, s, zone)
+}
+
+// shortOffset reports whether s ends with a one-digit zone offset such as "+0" or "-5".
+func shortOffset(s string) bool {
+	n := len(s)
+	return n >= 3 && s[n-1] >= '0' && s[n-1] <= '9' && (s[n-2] == '+' || s[n-2] == '-') && s[n-3] == ' '
 }
 
 func epochString(f float64, unit string) string {

@@ -30,7 +30,8 @@ func (s *Set) Names() []string {
 	return keys(s.m)
 }
 
-// partnerDirs lists the partner folders under dir (hidden and _-prefixed folders are skipped).
+// partnerDirs lists the partner folders under dir. Hidden, _-prefixed and
+// testdata folders (Go's fuzz corpus lives in mappings/testdata) are skipped.
 func partnerDirs(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -38,7 +39,7 @@ func partnerDirs(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") || e.Name() == "testdata" {
 			continue
 		}
 		out = append(out, e.Name())

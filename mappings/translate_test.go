@@ -89,3 +89,26 @@ func TestMappingAccessors(t *testing.T) {
 		t.Errorf("Render(nope) = %v, want ErrUnknownRender", err)
 	}
 }
+
+func TestLoadSkipsNonPartnerFolders(t *testing.T) {
+	dir := writeMapping(t, "p", reloadSrc2)
+	for _, d := range []string{"testdata/fuzz/FuzzTranslate", "_scratch", ".git"} {
+		if err := os.MkdirAll(dir+"/"+d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load = %v", err)
+	}
+	if got := strings.Join(s.Names(), ","); got != "p" {
+		t.Errorf("Names() = %q, want p", got)
+	}
+	if err := os.MkdirAll(dir+"/q", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "q.yaml:1:1: partner folder q has no q.yaml") {
+		t.Errorf("Load with an empty partner folder = %v", err)
+	}
+}
