@@ -48,7 +48,6 @@ func (d *delivered) start(l *Lease) {
 func (d *delivered) finish(l *Lease) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.inFlight, l.Job.ID)
 	d.count[l.Job.ID]++
 	if _, ok := d.at[l.Job.ID]; !ok {
 		d.at[l.Job.ID] = time.Now()
@@ -60,18 +59,41 @@ func (d *delivered) finish(l *Lease) {
 	}
 }
 
-// worker runs q.Run on vendor, acking everything, until ctx ends.
+// release marks ls settled (acked), so another worker may hold them.
+func (d *delivered) release(ls ...*Lease) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, l := range ls {
+		delete(d.inFlight, l.Job.ID)
+	}
+}
+
+// worker runs q.Run on vendor until ctx ends, delivering and acking each
+// batch (odd batches one Ack at a time, even ones with one AckAll).
 func (d *delivered) worker(ctx context.Context, t *testing.T, q *Queue, vendor string, batch int, wg *sync.WaitGroup) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		n := 0
 		_ = q.Run(ctx, vendor, batch, func(ctx context.Context, ls []*Lease) {
+			n++
 			for _, l := range ls {
 				d.start(l)
+			}
+			for _, l := range ls {
 				d.finish(l)
-				if err := q.Ack(ctx, l); err != nil && ctx.Err() == nil {
-					t.Errorf("Ack(%s) = %v", l.Job.ID, err)
+				if n%2 == 1 {
+					if err := q.Ack(ctx, l); err != nil && ctx.Err() == nil {
+						t.Errorf("Ack(%s) = %v", l.Job.ID, err)
+					}
+					d.release(l)
 				}
+			}
+			if n%2 == 0 {
+				if err := q.AckAll(ctx, ls); err != nil && ctx.Err() == nil {
+					t.Errorf("AckAll(%d leases) = %v", len(ls), err)
+				}
+				d.release(ls...)
 			}
 		})
 	}()
@@ -173,10 +195,10 @@ func TestIntegrationTwoReplicas(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	a := New(srv.Client(), &Options{Logger: quiet()})
 	b := New(srv.Client(), &Options{Logger: quiet()})
-	groups := fill(t, a, "acme", 100, 20)
+	groups := fill(t, a, "acme", 50, 12)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d := newDelivered(2000)
+	d := newDelivered(600)
 	var wg sync.WaitGroup
 	for _, q := range []*Queue{a, a, b, b} {
 		d.worker(ctx, t, q, "acme", 16, &wg)

@@ -742,7 +742,19 @@ func (q *Queue) Wait(ctx context.Context, vendor string, max time.Duration) erro
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < block {
 		block, byCtx = max0(time.Until(dl), time.Millisecond), true
 	}
-	err = q.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{q.wakeKey(vendor), last}, Count: 1, Block: block}).Err()
+	// go-redis does not cut a blocking read short when ctx is cancelled, so
+	// the read runs on its own and Wait returns as soon as ctx ends; the
+	// connection goes back to the pool when the block times out.
+	done := make(chan error, 1)
+	go func() {
+		done <- q.rdb.XRead(context.WithoutCancel(ctx),
+			&redis.XReadArgs{Streams: []string{q.wakeKey(vendor), last}, Count: 1, Block: block}).Err()
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	switch {
 	case errors.Is(err, redis.Nil) && byCtx:
 		<-ctx.Done() // the block ended with ctx's deadline, a hair early

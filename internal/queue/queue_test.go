@@ -633,3 +633,18 @@ func TestAckAllAcksWhatItOwns(t *testing.T) {
 		testutil.Must(t, e.q.AckAll(e.ctx, nil))
 	})
 }
+
+// TestWaitEndsWithItsContext shows that cancelling ctx ends a Wait that
+// would otherwise block for its whole max (an hour: the test would time out).
+func TestWaitEndsWithItsContext(t *testing.T) {
+	suite(t, nil, func(t *testing.T, e *env) {
+		ctx, cancel := context.WithCancel(e.ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.q.Wait(ctx, "idle", time.Hour) }()
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait after cancel = %v, want context.Canceled", err)
+		}
+	})
+}
