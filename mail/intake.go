@@ -597,6 +597,7 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) (*
 	if in == nil {
 		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: translator returned nothing", ErrUntranslatable))
 	}
+	in.Warnings = append(in.Warnings, m.Warnings...)
 	in.Protocol = model.ProtocolEmail
 	in.MessageID = m.MessageID
 	in.IdempotencyKey = m.Key

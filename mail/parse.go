@@ -47,6 +47,9 @@ type Mail struct {
 	MatchedBy   string `json:"matched_by,omitempty"`
 	// Attachments are the files of the mail, in order.
 	Attachments []Attachment `json:"attachments"`
+	// Warnings say what was left out, e.g. an inline image of a type not
+	// allowed (a signature logo); the Intake adds them to the Inbound.
+	Warnings []string `json:"warnings,omitempty"`
 	// Key is the idempotency key: a SHA-256 digest over the Message-ID, From,
 	// Date, Subject and the body as received, so the same mail redelivered
 	// (other Received headers, a new UID, a new UIDVALIDITY) has the same key.
@@ -159,7 +162,7 @@ func (c *compiled) parse(raw []byte) (*Mail, error) {
 		full = HTMLToText(w.html.String())
 	}
 	full = strings.ToValidUTF8(strings.ReplaceAll(full, "\r\n", "\n"), "\uFFFD")
-	m.Attachments = w.attachments
+	m.Attachments, m.Warnings = w.attachments, w.warnings
 	m.Tags, m.Text = c.extractTags(NewPart(full))
 
 	sources := func(src string) string {
@@ -272,6 +275,7 @@ type walker struct {
 	textBytes   int64
 	plain, html strings.Builder
 	attachments []Attachment
+	warnings    []string
 }
 
 func (w *walker) walk(e *message.Entity, depth int) error {
@@ -342,6 +346,14 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 		return fmt.Errorf("%w: more than %d attachments", ErrTooLarge, w.lim.MaxAttachments)
 	}
 	if !w.lim.typeAllowed(mediaType) {
+		// An inline part (an image the HTML body shows, such as a signature
+		// logo) is dropped with a warning; a real attachment quarantines the mail.
+		if strings.EqualFold(disp, "inline") || (disp == "" && e.Header.Get("Content-Id") != "") {
+			if len(w.warnings) < 20 {
+				w.warnings = append(w.warnings, fmt.Sprintf("inline part %q (%s) left out: type not allowed", name, mediaType))
+			}
+			return nil
+		}
 		return fmt.Errorf("%w: %q (%s)", ErrTypeNotAllowed, mediaType, name)
 	}
 	b, err := readBounded(e.Body, w.lim.MaxAttachmentBytes)

@@ -325,3 +325,22 @@ func TestNamedTagPattern(t *testing.T) {
 		t.Errorf("Parse() tags %q text %q, want %q and Thanks", m.Tags, m.Text, want)
 	}
 }
+
+// TestInlinePartNotAllowed: an inline logo of a type not allowed is left out
+// with a warning; the same file as an attachment quarantines the mail.
+func TestInlinePartNotAllowed(t *testing.T) {
+	r := &Rules{Limits: Limits{AllowedTypes: []string{"application/pdf", "image/png"}}}
+	mk := func(disp string) []byte {
+		return []byte("From: a@b\r\nSubject: [Task#T-1] x\r\nContent-Type: multipart/related; boundary=r\r\n\r\n" +
+			"--r\r\nContent-Type: text/html\r\n\r\n<p>Done</p><img src=\"cid:logo\">\r\n" +
+			"--r\r\nContent-Type: image/gif; name=logo.gif\r\nContent-ID: <logo>\r\n" + disp + "\r\n\r\nGIF89a\r\n--r--\r\n")
+	}
+	m, err := Parse(mk("Content-Disposition: inline"), r)
+	testMust(t, err)
+	if len(m.Attachments) != 0 || len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "logo.gif") || m.Text != "Done" {
+		t.Errorf("Parse(inline gif) attachments %v warnings %q text %q; want none, one warning, Done", m.Attachments, m.Warnings, m.Text)
+	}
+	if _, err := Parse(mk("Content-Disposition: attachment"), r); !errors.Is(err, ErrTypeNotAllowed) {
+		t.Errorf("Parse(attached gif) = %v, want ErrTypeNotAllowed", err)
+	}
+}
