@@ -59,6 +59,9 @@ type vendorServer struct {
 	got    []received
 	script []answer
 	hit    chan struct{}
+	// before, when set, runs before request n (0-based) is answered.
+	before func(n int, r *http.Request)
+	seen   int
 }
 
 type answer struct {
@@ -78,6 +81,13 @@ func newVendorServer(t *testing.T) *vendorServer {
 	vs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var doc map[string]any
 		b, _ := io.ReadAll(r.Body)
+		vs.mu.Lock()
+		n, before := vs.seen, vs.before
+		vs.seen++
+		vs.mu.Unlock()
+		if before != nil {
+			before(n, r)
+		}
 		_ = json.Unmarshal(b, &doc)
 		vs.mu.Lock()
 		a := answer{status: 200}
