@@ -86,6 +86,9 @@ func startGateway(t *testing.T, env ...string) *proc {
 		}
 	}()
 	t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -215,5 +218,54 @@ func TestBinaryTwoReplicasConcurrentPatchOneWins(t *testing.T) {
 	code, _, ready := do(t, "GET", a.URL+"/readyz", "")
 	if code != 200 || strings.Contains(fmt.Sprint(ready), "embedded") && strings.Contains(fmt.Sprint(ready), "embedded:true") {
 		t.Fatalf("readyz with a real Redis = %d %v", code, ready)
+	}
+}
+
+// TestBinaryGracefulShutdownFinishesInFlightRequests starts a request whose
+// body arrives slowly, sends SIGTERM mid-request, and expects the request to
+// complete before the process exits.
+func TestBinaryGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	g := startGateway(t)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", g.URL+"/v1/orders", pr)
+	req.Header.Set("Content-Type", "application/json")
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{code: resp.StatusCode}
+	}()
+	_, _ = pw.Write([]byte(`{"partner":"equus",`))
+	time.Sleep(300 * time.Millisecond) // the request is now in flight
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_, _ = pw.Write([]byte(`"refs":{"requestor":"late"}}`))
+	pw.Close()
+	r := <-done
+	if r.err != nil || r.code != 201 {
+		t.Fatalf("in-flight request during shutdown = %d, %v; want 201", r.code, r.err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- g.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("gatewayd exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("gatewayd did not exit after SIGTERM")
+	}
+	if !strings.Contains(g.Logs(), "finishing in-flight requests") {
+		t.Errorf("no shutdown line in the log")
 	}
 }
