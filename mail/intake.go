@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -213,7 +214,7 @@ func (e *transientError) Unwrap() error { return e.err }
 // session runs one connection. healthy reports whether it got as far as a
 // complete check of the inbox (so the reconnect backoff starts over).
 func (i *Intake) session(ctx context.Context) (healthy bool, err error) {
-	c, err := i.dial()
+	c, err := i.dial(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -261,10 +262,10 @@ func (i *Intake) session(ctx context.Context) (healthy bool, err error) {
 	}
 }
 
-func (i *Intake) dial() (*imapclient.Client, error) {
+// dial connects, secures and logs in. Every step stops when ctx is done: the
+// connection is closed under it, so a shutdown never waits for a slow server.
+func (i *Intake) dial(ctx context.Context) (*imapclient.Client, error) {
 	opts := &imapclient.Options{
-		TLSConfig: i.cfg.TLSConfig,
-		Dialer:    &net.Dialer{Timeout: i.cfg.DialTimeout},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages != nil {
@@ -273,20 +274,43 @@ func (i *Intake) dial() (*imapclient.Client, error) {
 			},
 		},
 	}
-	var (
-		c   *imapclient.Client
-		err error
-	)
+	host, _, _ := net.SplitHostPort(i.cfg.Addr)
+	tlsCfg := &tls.Config{}
+	if i.cfg.TLSConfig != nil {
+		tlsCfg = i.cfg.TLSConfig.Clone()
+	}
+	if tlsCfg.ServerName == "" {
+		tlsCfg.ServerName = host
+	}
+	opts.TLSConfig = tlsCfg
+	dctx, cancel := context.WithTimeout(ctx, i.cfg.DialTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", i.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("mail: dial %s: %w", i.cfg.Addr, err)
+	}
+	// Until login is done, ctx (and the dial timeout) close the connection.
+	stop := context.AfterFunc(dctx, func() { conn.Close() })
+	defer stop()
+	var c *imapclient.Client
 	switch i.cfg.TLS {
 	case TLSNone:
-		c, err = imapclient.DialInsecure(i.cfg.Addr, opts)
+		c = imapclient.New(conn, opts)
 	case TLSStartTLS:
-		c, err = imapclient.DialStartTLS(i.cfg.Addr, opts)
+		if c, err = imapclient.NewStartTLS(conn, opts); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("mail: starttls with %s: %w", i.cfg.Addr, err)
+		}
 	default:
-		c, err = imapclient.DialTLS(i.cfg.Addr, opts)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("mail: dial %s (%s): %w", i.cfg.Addr, i.cfg.TLS, err)
+		if tlsCfg.NextProtos == nil {
+			tlsCfg.NextProtos = []string{"imap"}
+		}
+		tc := tls.Client(conn, tlsCfg)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("mail: tls with %s: %w", i.cfg.Addr, err)
+		}
+		c = imapclient.New(tc, opts)
 	}
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
@@ -302,6 +326,10 @@ func (i *Intake) dial() (*imapclient.Client, error) {
 		c.Close()
 		// The server's answer never contains the password; the command is not logged.
 		return nil, fmt.Errorf("mail: login as %s at %s: %w", i.cfg.User, i.cfg.Addr, err)
+	}
+	if !stop() {
+		c.Close() // ctx ended just as the login finished
+		return nil, fmt.Errorf("mail: connect to %s: %w", i.cfg.Addr, context.Cause(dctx))
 	}
 	return c, nil
 }

@@ -2,12 +2,14 @@ package mail
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"strings"
@@ -116,4 +118,32 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestShutdownDuringConnect: a server that accepts and never greets does not
+// hold the intake when its context ends (the dial timeout is an hour here).
+func TestShutdownDuringConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testMust(t, err)
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	cfg := MailboxConfig{Name: "ssp7", Addr: ln.Addr().String(), User: "u", Password: "p", TLS: TLSNone, DialTimeout: time.Hour}
+	r := startIntake(t, NewIntake(cfg, nil, ssp7Translator{}, newFakeSink(), nil, &Options{Logger: quietLogger()}))
+	c := <-accepted
+	defer c.Close()
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run() still waiting for the greeting after its context ended")
+	}
+	if !errors.Is(r.err, context.Canceled) {
+		t.Errorf("Run() = %v, want context.Canceled", r.err)
+	}
 }
