@@ -136,7 +136,7 @@ end
 local max = tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
 if #ids == 0 then return out end
-redis.call('ZREM', KEYS[1], unpack(ids))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #ids - 1) -- ids are ranks 0..#ids-1
 local untl = now + tonumber(ARGV[3])
 local leased = {}
 for i, id in ipairs(ids) do
