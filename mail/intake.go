@@ -618,7 +618,7 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) (*
 	if err != nil {
 		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %v", ErrBadMIME, err))
 	}
-	in, err := i.tr.Translate(doc)
+	in, err := i.translate(doc)
 	if err != nil {
 		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %w", ErrUntranslatable, err))
 	}
@@ -643,6 +643,17 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) (*
 		}
 	}
 	return &applied{uid: f.uid, mail: m, out: out}, nil
+}
+
+// translate calls the mapping; a panic in it quarantines the mail instead of
+// crashing the process on every restart.
+func (i *Intake) translate(doc []byte) (in *model.Inbound, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("translator panic: %v", r)
+		}
+	}()
+	return i.tr.Translate(doc)
 }
 
 // quarantine flags the mail with a $gateway_<reason> keyword (best effort)

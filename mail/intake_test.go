@@ -407,3 +407,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+type panicTranslator struct{}
+
+func (panicTranslator) Translate([]byte) (*model.Inbound, error) { panic("mapping bug") }
+
+// TestTranslatorPanic: a mapping that panics on a mail quarantines that mail;
+// the intake keeps running.
+func TestTranslatorPanic(t *testing.T) {
+	srv := memServer(t, true)
+	adm := newAdmin(t, srv)
+	adm.create(testInbox)
+	adm.append(testInbox, mkMail("p@provider", "[Task#T-1] x", "boom"))
+	r := startIntake(t, NewIntake(testConfig(srv), nil, panicTranslator{}, newFakeSink("T-1"), nil, &Options{Logger: quietLogger()}))
+	eventually(t, "the mail quarantined", func() bool {
+		return r.in.Status().QuarantinedBy["untranslatable"] == 1 && adm.count("Quarantine") == 1
+	})
+}

@@ -102,7 +102,18 @@ func Parse(raw []byte, r *Rules) (*Mail, error) {
 	return c.parse(raw)
 }
 
-func (c *compiled) parse(raw []byte) (*Mail, error) {
+// parse reads raw; a panic in the MIME libraries becomes ErrBadMIME, so one
+// hostile mail cannot take the gateway down (and again after each restart).
+func (c *compiled) parse(raw []byte) (m *Mail, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: parser panic: %v", ErrBadMIME, r)
+		}
+	}()
+	return c.parseRaw(raw)
+}
+
+func (c *compiled) parseRaw(raw []byte) (*Mail, error) {
 	lim := c.limits
 	if int64(len(raw)) > lim.MaxTotalBytes {
 		return nil, fmt.Errorf("%w: message is %d bytes, limit %d", ErrTooLarge, len(raw), lim.MaxTotalBytes)
