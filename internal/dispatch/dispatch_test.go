@@ -32,7 +32,7 @@ type fakeRenderer struct{}
 
 func (fakeRenderer) Render(partner, kind string, o *model.Order, ev *model.Event, extra map[string]any) (*Rendered, error) {
 	switch kind {
-	case "order", "update_values", "pull":
+	case "order", "update_values", "pull", "message":
 		doc := map[string]any{"kind": kind, "order": o.ID, "delivery_id": extra["delivery_id"]}
 		if ev != nil {
 			doc["event"] = string(ev.Type)
@@ -159,6 +159,7 @@ func acmeConfig(url string) configs.VendorConfig {
 			{Company: "globex", ServiceType: "household_goods_move", Event: "update_values", Active: true,
 				Watch: []string{"fields.move_date", "status"}},
 			{Company: "initech", ServiceType: "household_goods_move", Event: "order.submitted", Active: false},
+			{Company: "globex", ServiceType: "*", Event: "order.message", Active: true},
 		},
 		Pull: configs.PullConfig{Enabled: true, APIKeyEnv: "ACME_PULL_KEY"},
 	}
@@ -926,4 +927,30 @@ func TestCollectorExportsQueueFigures(t *testing.T) {
 		got["sog_dispatch_dead_letters"] != 0 {
 		t.Errorf("metrics = %v, want depth 2, held 2, available 1, dead 0", got)
 	}
+}
+
+func TestOnEventDeliversMessagesWithADefinition(t *testing.T) {
+	suite(t, nil, func(t *testing.T, f *fixture) {
+		o := f.order(t, "o1", nil)
+		msg := &model.Event{ID: "ev-msg-1", OrderID: "o1", Type: model.EventOrderMessage, Direction: model.DirectionOut,
+			Protocol: model.ProtocolPlatform, Data: map[string]any{"text": "Crew arrives at 8"}}
+		testutil.Must(t, f.st.AppendEvent(f.ctx, msg))
+		if ds, err := f.svc.OnEvent(f.ctx, o, msg); err != nil || len(ds) != 0 {
+			t.Fatalf("OnEvent before Save and Send = %v, %v, want nothing", ds, err)
+		}
+		f.send(t, "o1")
+		ds, err := f.svc.OnEvent(f.ctx, o, msg)
+		if err != nil || len(ds) != 1 || ds[0].Event != "order.message" || ds[0].ID != DeliveryID("ev-msg-1", "acme-movers", "http") {
+			t.Fatalf("OnEvent(message) = %+v, %v, want one message delivery", ds, err)
+		}
+		closed := &model.Event{ID: "ev-close", OrderID: "o1", Type: model.EventOrderClosed, Direction: model.DirectionOut, Protocol: model.ProtocolPlatform}
+		if ds, _ := f.svc.OnEvent(f.ctx, o, closed); len(ds) != 0 {
+			t.Fatalf("OnEvent(closed) without a definition = %d deliveries, want 0", len(ds))
+		}
+		f.deliverDue(t)
+		got := f.vendor.successes()
+		if len(got) != 2 || got[1].kind != "message" || got[1].event != "order.message" {
+			t.Fatalf("vendor got %+v, want the order then the message", got)
+		}
+	})
 }
