@@ -1083,6 +1083,8 @@ func (c *compiler) compileRender(name string, r *RenderSpec) *crender {
 		}
 		if r.Root == "" {
 			c.errPos(r.Pos, "render %s: xml needs root", name)
+		} else if !xmlPathRE.MatchString(r.Root) || strings.Contains(r.Root, ".") {
+			c.errPos(c.at(r, "root", r.Pos), "render %s: root %q is not an XML element name", name, r.Root)
 		}
 	case "text":
 		if cr.contentType == "" {

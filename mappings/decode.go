@@ -19,6 +19,7 @@ type LoadError struct {
 	Msg  string
 }
 
+// Error returns "file:line:col: message".
 func (e *LoadError) Error() string { return posString(e.File, e.Line, e.Col) + ": " + e.Msg }
 
 func posString(file string, line, col int) string {
@@ -29,6 +30,7 @@ func posString(file string, line, col int) string {
 // Each prints as "file:line:col: message".
 type LoadErrors []*LoadError
 
+// Error returns one error per line.
 func (es LoadErrors) Error() string {
 	s := make([]string, len(es))
 	for i, e := range es {

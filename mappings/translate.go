@@ -77,6 +77,7 @@ type RuleError struct {
 	Kind  error
 }
 
+// Error returns "path: message (rule file:line, field name)".
 func (e *RuleError) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
