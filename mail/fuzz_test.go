@@ -31,6 +31,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw, rules)
 		if err != nil {
+			if strings.Contains(err.Error(), "parser panic") {
+				t.Fatalf("Parse() panicked (recovered): %v", err)
+			}
 			if Reason(err) == "" {
 				t.Fatalf("Parse() error %v has no quarantine reason", err)
 			}
