@@ -236,3 +236,36 @@ func intQuery(c *gin.Context, name string, def int) (int, bool) {
 	}
 	return n, true
 }
+
+// DispatchOpenAPIPaths describes the routes RegisterDispatch mounts, for
+// Gateway.AddOpenAPIPaths.
+func DispatchOpenAPIPaths() map[string]any {
+	vendorParam := []any{map[string]any{"name": "vendor", "in": "path", "required": true, "schema": map[string]any{"type": "string"}}}
+	vendorKey := []any{map[string]any{"vendorApiKey": []any{}}}
+	pull := op("New and changed orders the vendor's permission set allows, rendered by its mapping, after cursor (default: the last acknowledged one)", "200", "401", "422")
+	pull["parameters"] = append(append([]any{}, vendorParam...),
+		map[string]any{"name": "cursor", "in": "query", "schema": map[string]any{"type": "string"}},
+		map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}})
+	pull["security"] = vendorKey
+	ack := op("Acknowledge a pull cursor; the next pull without cursor starts there", "200", "401", "422")
+	ack["security"] = vendorKey
+	return map[string]any{
+		"/v1/orders/{id}/send": map[string]any{"parameters": idParam,
+			"post": op(`Save and Send: checks the vendor's permission set, its active order.submitted definition and required fields, records order.submitted and queues the deliveries; body {"vendor","communication":"data|email"} is optional. While the vendor is offline the answer carries held, notice and remaining.`,
+				"202", "404", "409", "422")},
+		"/v1/orders/{id}/deliveries": map[string]any{"parameters": idParam,
+			"get": op("The order's deliveries: id, event, transport, status Sending|Success|Failure, attempts, last_error, next_attempt_at, held_until", "200", "404")},
+		"/v1/vendors/{vendor}/offline-window": map[string]any{"parameters": vendorParam,
+			"put":    op(`Declare or move the vendor's offline window {"start","end"} (RFC 3339; start defaults to now); shortening releases at the new end`, "200", "404", "422"),
+			"get":    op("The open or coming offline window with the time remaining", "200", "404"),
+			"delete": op("Cancel the window: held deliveries are released now", "204", "404")},
+		"/v1/deliveries/{id}/replay": map[string]any{"parameters": idParam,
+			"post": op("Replay one failed delivery (same id, fresh attempts); re-enables a vendor disabled by 410", "202", "404", "409")},
+		"/v1/vendors/{vendor}/dead-letters": map[string]any{"parameters": vendorParam,
+			"get": op("The vendor's failed deliveries, most recent first (offset, limit)", "200", "404", "422")},
+		"/v1/vendors/{vendor}/dead-letters/replay": map[string]any{"parameters": vendorParam,
+			"post": op("Replay every dead letter of the vendor, oldest first", "202", "404")},
+		"/partners/{vendor}/orders":     map[string]any{"get": pull},
+		"/partners/{vendor}/orders/ack": map[string]any{"parameters": vendorParam, "post": ack},
+	}
+}

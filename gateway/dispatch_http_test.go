@@ -272,3 +272,21 @@ func TestDispatchHTTPPullIsVendorAuthenticated(t *testing.T) {
 		t.Errorf("static partner route beside the pull routes = %d, want 204", code)
 	}
 }
+
+func TestDispatchOpenAPIPathsMatchTheRoutes(t *testing.T) {
+	r := newDispatchRig(t)
+	paths := DispatchOpenAPIPaths()
+	for _, rt := range r.engine.Routes() {
+		if rt.Path == "/partners/pruvan/workorders" {
+			continue
+		}
+		p := rt.Path
+		for _, name := range []string{"id", "vendor"} {
+			p = strings.ReplaceAll(p, ":"+name, "{"+name+"}")
+		}
+		item, ok := paths[p].(map[string]any)
+		if !ok || item[strings.ToLower(rt.Method)] == nil {
+			t.Errorf("route %s %s is not described in DispatchOpenAPIPaths", rt.Method, rt.Path)
+		}
+	}
+}
