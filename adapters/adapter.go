@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,15 +122,20 @@ type AttachmentStore interface {
 }
 
 // DirStore is an AttachmentStore over a directory: an attachment's StoredAt is
-// a path relative to Dir.
+// a path inside Dir, either relative to it or starting with Dir (as the mail
+// intake's store records it).
 type DirStore struct{ Dir string }
 
-// Open opens Dir/StoredAt, refusing paths that leave Dir.
+// Open opens the attachment's content, refusing paths that leave Dir.
 func (d DirStore) Open(_ context.Context, a model.Attachment) (io.ReadCloser, error) {
-	if a.StoredAt == "" || strings.Contains(a.StoredAt, "..") || strings.HasPrefix(a.StoredAt, "/") {
-		return nil, fmt.Errorf("attachments: %q: %w", a.StoredAt, model.ErrNotFound)
+	p := filepath.Clean(a.StoredAt)
+	if dir := filepath.Clean(d.Dir); strings.HasPrefix(p, dir+string(filepath.Separator)) {
+		p = p[len(dir)+1:]
 	}
-	f, err := os.OpenInRoot(d.Dir, a.StoredAt)
+	if a.StoredAt == "" || filepath.IsAbs(p) || p == ".." || strings.HasPrefix(p, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("attachments: %q is not inside the attachment store: %w", a.StoredAt, model.ErrNotFound)
+	}
+	f, err := os.OpenInRoot(d.Dir, p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("attachments: %s: %w", a.StoredAt, model.ErrNotFound)
 	}

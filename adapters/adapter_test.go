@@ -16,16 +16,18 @@ func TestDirStore(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "o1"), 0o755)
 	os.WriteFile(filepath.Join(dir, "o1", "a.txt"), []byte("hello"), 0o644)
 	s := DirStore{Dir: dir}
-	r, err := s.Open(context.Background(), model.Attachment{StoredAt: "o1/a.txt"})
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range []string{"o1/a.txt", filepath.Join(dir, "o1", "a.txt")} {
+		r, err := s.Open(context.Background(), model.Attachment{StoredAt: p})
+		if err != nil {
+			t.Fatalf("Open(%q) = %v", p, err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if string(b) != "hello" {
+			t.Errorf("Open(%q) read %q", p, b)
+		}
 	}
-	b, _ := io.ReadAll(r)
-	r.Close()
-	if string(b) != "hello" {
-		t.Errorf("Open() read %q", b)
-	}
-	for _, p := range []string{"", "../etc/passwd", "/etc/passwd", "o1/missing"} {
+	for _, p := range []string{"", "../etc/passwd", "/etc/passwd", "o1/missing", "o1/../../x", dir + "/../x"} {
 		if _, err := s.Open(context.Background(), model.Attachment{StoredAt: p}); !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", p, err)
 		}
