@@ -1016,10 +1016,33 @@ func (c *compiler) compileRule(r *Rule, parent tkind) *crule {
 	if (cr.to.kind == tTasks || cr.to.kind == tAttachments) && len(r.Each) == 0 {
 		c.errPos(r.Pos, "%s needs each: (the rules for one element)", r.To)
 	}
+	c.checkCanonicalValues(r, cr)
 	if !compatible(cur, want) {
 		c.errPos(c.at(r, "to", r.Pos), "type mismatch: %s needs a %s, the rule gives a %s", r.To, want, cur)
 	}
 	return cr
+}
+
+// checkCanonicalValues checks what a rule writes to status or flags where it
+// is known at load: a constant must be a canonical status or flag, and a
+// value map feeding status must be declared with status: true.
+func (c *compiler) checkCanonicalValues(r *Rule, cr *crule) {
+	switch cr.to.kind {
+	case tStatus:
+		if s, ok := cr.value.(string); ok && cr.hasValue && len(cr.do) == 0 && !model.Status(s).Valid() {
+			c.errPos(c.at(r, "value", r.Pos), "%q is not a canonical status%s", s, hint(s, statusNames()))
+		}
+		if n := len(r.Do); n > 0 && r.Do[n-1].Name == "map" {
+			name, _ := r.Do[n-1].Arg.(string)
+			if vm, ok := c.spec.Maps[name]; ok && !vm.Status {
+				c.errPos(r.Do[n-1].Pos, "map %s feeds status but is not declared with status: true (its values are not checked against the canonical statuses)", name)
+			}
+		}
+	case tFlags:
+		if s, ok := cr.value.(string); ok && cr.hasValue && s != string(model.FlagRush) && s != string(model.FlagRework) {
+			c.errPos(c.at(r, "value", r.Pos), "%q is not a flag (rush, rework)%s", s, hint(s, []string{"rush", "rework"}))
+		}
+	}
 }
 
 // template is a compiled "text {{path}} text" template.

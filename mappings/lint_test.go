@@ -70,6 +70,8 @@ func TestLintErrors(t *testing.T) {
 		{"status table status", "partner: p\nstatuses:\n  s:\n    rows:\n      - {partner: done, status: finished}\n", `5:33: status table s: "finished" is not a canonical status`},
 		{"unknown render format", "partner: p\nrenders:\n  r:\n    format: jsn\n", `4:13: render r: unknown format "jsn" (known: json, xml, text) (did you mean "json"?)`},
 		{"bad condition", lintHead[:len(lintHead)-len("    rules:\n")] + "    match: {path: a, equals: x, exists: true}\n", `9:12: a condition tests its path with one of equals, in, exists, matches (use all: for several)`},
+		{"unknown canonical status", lintHead + "      - to: status\n        value: in-progress\n", `11:16: "in-progress" is not a canonical status (did you mean "in_progress"?)`},
+		{"status through a plain map", "partner: p\nmaps:\n  m: {values: {A: new}}\ninbound:\n  - kind: k\n    event: order.updated\n    rules:\n      - {to: status, from: s, do: [{map: m}]}\n", `8:37: map m feeds status but is not declared with status: true (its values are not checked against the canonical statuses)`},
 		{"unknown task field", lintHead + "      - to: tasks\n        from: services\n        each:\n          - {to: title, from: n}\n", `13:18: unknown task field "title" (known: id, name, status, instructions, fields.<name>)`},
 	}
 	for _, tc := range tests {
