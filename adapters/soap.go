@@ -37,7 +37,8 @@ func NewSOAP(vendor string, cfg *configs.VendorConfig, env *Env) (Adapter, error
 // Transport returns "soap".
 func (s *SOAP) Transport() string { return configs.TransportSOAP }
 
-// Deliver posts m's body (a complete envelope) with the SOAP 1.1 SOAPAction
+// Deliver posts m's body, wrapped in a SOAP envelope unless the mapping
+// rendered one (see Envelope), with the SOAP 1.1 SOAPAction
 // header or the SOAP 1.2 action parameter. A fault answer is an error: a
 // Client/Sender fault is ErrPermanent, a Server/Receiver fault ErrTransient.
 // HTTP statuses are classified as by HTTP.
@@ -62,6 +63,9 @@ func (s *SOAP) Deliver(ctx context.Context, m *Message) (*Result, error) {
 		hdr.Set("Content-Type", "text/xml; charset=utf-8")
 		hdr.Set("SOAPAction", `"`+strings.ReplaceAll(action, `"`, "")+`"`)
 	}
+	env := *m
+	env.Body = Envelope(m.Body, s.version)
+	m = &env
 	parse := func(status int, body []byte) error {
 		f, err := ParseFault(body)
 		if err != nil || f == nil {
@@ -161,4 +165,44 @@ func localPart(qname string) string {
 		return qname[i+1:]
 	}
 	return qname
+}
+
+// The SOAP envelope namespaces.
+const (
+	NamespaceSOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+	NamespaceSOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+)
+
+// Envelope returns body as a SOAP envelope: unchanged when its root element is
+// already an Envelope, else (its XML declaration dropped) inside the Body of a
+// SOAP 1.1 or 1.2 envelope.
+func Envelope(body []byte, version string) []byte {
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Local == "Envelope" {
+				return body
+			}
+			break
+		}
+	}
+	inner := bytes.TrimSpace(body)
+	if bytes.HasPrefix(inner, []byte("<?xml")) {
+		if i := bytes.Index(inner, []byte("?>")); i >= 0 {
+			inner = bytes.TrimSpace(inner[i+2:])
+		}
+	}
+	ns := NamespaceSOAP11
+	if version == "1.2" {
+		ns = NamespaceSOAP12
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<soap:Envelope xmlns:soap="` + ns + `"><soap:Body>`)
+	b.Write(inner)
+	b.WriteString(`</soap:Body></soap:Envelope>`)
+	return b.Bytes()
 }

@@ -76,7 +76,7 @@ func TestSOAPDeliver(t *testing.T) {
 	if _, err := a.Deliver(context.Background(), m); err != nil {
 		t.Fatalf("Deliver() = %v", err)
 	}
-	if action != `"urn:Submit"` || !strings.HasPrefix(ct, "text/xml") || body != "<soap:Envelope/>" {
+	if action != `"urn:Submit"` || !strings.HasPrefix(ct, "text/xml") || body != "<soap:Envelope/>" { // already an envelope: sent as is
 		t.Errorf("request: SOAPAction=%q Content-Type=%q body=%q", action, ct, body)
 	}
 	m.Headers = map[string]string{"SOAPAction": "urn:Other"}
@@ -119,4 +119,18 @@ func FuzzParseFault(f *testing.F) {
 			t.Errorf("ParseFault kept %d/%d bytes, want at most 4096", len(fl.Code), len(fl.Reason))
 		}
 	})
+}
+
+func TestEnvelope(t *testing.T) {
+	if got := string(Envelope([]byte(okEnvelope), "1.1")); got != okEnvelope {
+		t.Errorf("Envelope(envelope) changed it: %s", got)
+	}
+	got := string(Envelope([]byte(`<?xml version="1.0"?>`+"\n"+`<TaskEvent xmlns="http://tempuri.org/"><TaskId>T1</TaskId></TaskEvent>`), "1.1"))
+	want := `<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><TaskEvent xmlns="http://tempuri.org/"><TaskId>T1</TaskId></TaskEvent></soap:Body></soap:Envelope>`
+	if got != want {
+		t.Errorf("Envelope(TaskEvent) = %s, want %s", got, want)
+	}
+	if got := string(Envelope([]byte(`<a/>`), "1.2")); !strings.Contains(got, NamespaceSOAP12) {
+		t.Errorf("Envelope(1.2) = %s, want the 1.2 namespace", got)
+	}
 }
