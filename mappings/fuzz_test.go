@@ -74,3 +74,59 @@ func FuzzTranslate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSOAPInput: the fixture/CLI SOAP reader never panics, fails only with
+// ErrInvalid, and what it accepts translates without panicking.
+func FuzzSOAPInput(f *testing.F) {
+	set, err := Load(".")
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := set.Get("ssp7")
+	files, _ := filepath.Glob("ssp7/fixtures/*.input.xml")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`<a><Body><op><x>1</x></op></Body></a>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := SOAPInput(m, data)
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("SOAPInput error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if _, err := m.Translate(in); err != nil && !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("Translate(SOAPInput) = %v", err)
+		}
+	})
+}
+
+// FuzzMailInput: the fixture/CLI mail reader never panics and fails only with ErrInvalid.
+func FuzzMailInput(f *testing.F) {
+	set, err := Load(".")
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := set.Get("ssp7")
+	files, _ := filepath.Glob("ssp7/fixtures/*.input.eml")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := MailInput(m, data)
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("MailInput error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if _, err := m.Translate(in); err != nil && !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("Translate(MailInput) = %v", err)
+		}
+	})
+}
