@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -79,5 +80,36 @@ func TestKilledGatewayRedeliversOnceWithTheSameID(t *testing.T) {
 	}
 	if r := f.one(t, "o1"); r.Status != model.DeliverySuccess || r.Attempts != 2 {
 		t.Errorf("record = %+v, want Success after 2 attempts", r)
+	}
+}
+
+func TestRedisRestartWithAOFLosesNothing(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	f := newFixture(t, srv.Client(), nil)
+	_, err := f.svc.PutWindow(f.ctx, "acme-movers", time.Time{}, f.clk.Now().Add(time.Hour))
+	testutil.Must(t, err)
+	ids := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		id := fmt.Sprintf("o%d", i)
+		f.order(t, id, nil)
+		ids[f.send(t, id).Deliveries[0].ID] = true
+	}
+	srv.Restart() // SIGKILL, then start on the same AOF
+	w, err := f.svc.GetWindow(f.ctx, "acme-movers")
+	if err != nil || !w.Active {
+		t.Fatalf("GetWindow after restart = %+v, %v, want the window", w, err)
+	}
+	if n := f.deliverDue(t); n != 0 {
+		t.Fatalf("DeliverDue in the window after restart = %d, want 0", n)
+	}
+	testutil.Must(t, f.svc.DeleteWindow(f.ctx, "acme-movers"))
+	if n := f.deliverDue(t); n != 5 {
+		t.Fatalf("DeliverDue after restart and cancel = %d, want 5", n)
+	}
+	for _, r := range f.vendor.received() {
+		delete(ids, r.id)
+	}
+	if len(ids) != 0 {
+		t.Errorf("deliveries lost across the restart: %v", ids)
 	}
 }
