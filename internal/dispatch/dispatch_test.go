@@ -322,6 +322,11 @@ func TestSendRefusals(t *testing.T) {
 		if !errors.As(err, &re) || re.Field != "vendor" {
 			t.Errorf("Send(order of pruvan) = %v, want a refusal naming the vendor", err)
 		}
+		f.order(t, "closed", func(o *model.Order) { o.Status = model.StatusClosed })
+		_, err = f.svc.Send(f.ctx, "closed", SendOptions{})
+		if !errors.As(err, &re) || !errors.Is(err, model.ErrConflict) || re.Field != "status" {
+			t.Errorf("Send(closed order) = %v, want a conflict naming status", err)
+		}
 		_, err = f.svc.Send(f.ctx, "missing", SendOptions{})
 		if !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("Send(missing) = %v, want ErrNotFound", err)

@@ -331,6 +331,9 @@ func (s *Service) Send(ctx context.Context, orderID string, opts SendOptions) (*
 	if reason := s.unavailable(ctx, v); reason != "" {
 		return nil, model.Conflict("vendor", "vendor %s cannot receive orders: %s", name, reason)
 	}
+	if o.Status.Terminal() {
+		return nil, model.Conflict("status", "the order is %s, so it cannot be sent to vendor %s", o.Status, name)
+	}
 	if err := s.permit(v, o); err != nil {
 		return nil, err
 	}
