@@ -114,6 +114,7 @@ type crule struct {
 	status   *cstatus
 	each     []*crule
 	elemKind tkind // for each: tasks, attachments or plain maps
+	fast     bool  // string-only rule: see env.runFast
 }
 
 // ckind is a compiled inbound kind.
@@ -1017,6 +1018,10 @@ func (c *compiler) compileRule(r *Rule, parent tkind) *crule {
 		c.errPos(r.Pos, "%s needs each: (the rules for one element)", r.To)
 	}
 	c.checkCanonicalValues(r, cr)
+	cr.fast = len(cr.from) > 0 && cr.when == nil && !cr.hasDef && cr.maxItems == 0 && (cr.typ == "" || cr.typ == tyString) && !c.render
+	for _, t := range cr.do {
+		cr.fast = cr.fast && t.str != nil
+	}
 	if !compatible(cur, want) {
 		c.errPos(c.at(r, "to", r.Pos), "type mismatch: %s needs a %s, the rule gives a %s", r.To, want, cur)
 	}
@@ -1141,6 +1146,8 @@ func (c *compiler) compileRender(name string, r *RenderSpec) *crender {
 type ctransform struct {
 	name string
 	in   []string
+	// str, when set, is the string -> string form of fn (the allocation-free fast path).
+	str func(e *env, r *crule, s string) (string, error)
 	fn   func(e *env, r *crule, v any) (any, error)
 }
 
@@ -1211,11 +1218,11 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 	ct := &ctransform{name: t.Name, in: def.in}
 	switch t.Name {
 	case "trim":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.TrimSpace(v.(string)), nil }
+		ct.str = func(_ *env, _ *crule, s string) (string, error) { return strings.TrimSpace(s), nil }
 	case "upper":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.ToUpper(v.(string)), nil }
+		ct.str = func(_ *env, _ *crule, s string) (string, error) { return strings.ToUpper(s), nil }
 	case "lower":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return strings.ToLower(v.(string)), nil }
+		ct.str = func(_ *env, _ *crule, s string) (string, error) { return strings.ToLower(s), nil }
 	case "pluck":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
 			res, ok := v.(gjson.Result)
@@ -1242,8 +1249,8 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 			c.errPos(t.Pos, "strip_lines: invalid regexp: %v", err)
 			return nil, out
 		}
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			lines := strings.Split(v.(string), "\n")
+		ct.str = func(_ *env, _ *crule, v string) (string, error) {
+			lines := strings.Split(v, "\n")
 			kept := lines[:0]
 			for _, l := range lines {
 				if !re.MatchString(l) {
@@ -1253,14 +1260,13 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 			return strings.Join(kept, "\n"), nil
 		}
 	case "prefix":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return argStr + v.(string), nil }
+		ct.str = func(_ *env, _ *crule, s string) (string, error) { return argStr + s, nil }
 	case "truncate":
 		n := t.Arg.(int)
 		if n <= 0 {
 			c.errPos(t.Pos, "truncate needs a positive length")
 		}
-		ct.fn = func(e *env, r *crule, v any) (any, error) {
-			s := v.(string)
+		ct.str = func(e *env, r *crule, s string) (string, error) {
 			if utf8Len(s) <= n {
 				return s, nil
 			}
@@ -1282,8 +1288,7 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 			return nil, out
 		}
 		rev := t.Name == "unmap"
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			s := v.(string)
+		ct.str = func(_ *env, _ *crule, s string) (string, error) {
 			var r string
 			var ok bool
 			if rev {
@@ -1305,7 +1310,7 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 			if rev {
 				known = keys(cm.rev)
 			}
-			return nil, fmt.Errorf("value %q is not in map %s (known: %s)", s, cm.name, strings.Join(known, ", "))
+			return "", fmt.Errorf("value %q is not in map %s (known: %s)", s, cm.name, strings.Join(known, ", "))
 		}
 	case "time", "format_time":
 		layouts, zone, format := []string{argStr}, time.UTC, time.RFC3339
@@ -1349,10 +1354,10 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 			} else if len(layouts) > 0 {
 				format = layouts[0]
 			}
-			ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-				tm, err := time.Parse(time.RFC3339Nano, v.(string))
+			ct.str = func(_ *env, _ *crule, v string) (string, error) {
+				tm, err := time.Parse(time.RFC3339Nano, v)
 				if err != nil {
-					return nil, fmt.Errorf("%q is not an RFC 3339 time", v)
+					return "", fmt.Errorf("%q is not an RFC 3339 time", v)
 				}
 				return tm.In(zone).Format(format), nil
 			}
@@ -1361,14 +1366,14 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		if len(layouts) == 0 || layouts[0] == "" {
 			c.errPos(t.Pos, "time needs a layout")
 		}
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			s := strings.TrimSpace(v.(string))
+		ct.str = func(_ *env, _ *crule, v string) (string, error) {
+			s := strings.TrimSpace(v)
 			for _, l := range layouts {
 				if tm, err := parseTime(l, s, zone); err == nil {
 					return tm.UTC().Format(format), nil
 				}
 			}
-			return nil, fmt.Errorf("%q does not match the layout %q", s, layouts[0])
+			return "", fmt.Errorf("%q does not match the layout %q", s, layouts[0])
 		}
 	case "epoch":
 		switch argStr {
@@ -1379,6 +1384,7 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return epochString(v.(float64), argStr), nil }
 	case "to_string":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return toString(v), nil }
+		ct.str = func(_ *env, _ *crule, s string) (string, error) { return s, nil }
 	case "to_number":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
 			switch x := v.(type) {
@@ -1422,6 +1428,16 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		}
 	case "humanize_duration":
 		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return humanize(v.(float64)), nil }
+	}
+	if ct.str != nil && ct.fn == nil {
+		str := ct.str
+		ct.fn = func(e *env, r *crule, v any) (any, error) {
+			s, err := str(e, r, v.(string))
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		}
 	}
 	return ct, out
 }

@@ -114,6 +114,8 @@ type env struct {
 	vars     map[string]any
 	out      *outDoc
 	slots    []gjson.Result // prefetched values of the current kind's top-level sources
+	input    Input          // Translate's copy of its Input (e.in points here: one allocation)
+	single   [1]Item        // the Items of an unsplit message
 }
 
 func (e *env) warn(s string) {
@@ -278,7 +280,8 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 			}
 		}
 	}
-	e := &env{m: m, in: &in, bodyRes: gjson.Parse(body)}
+	e := &env{m: m, input: in, bodyRes: gjson.Parse(body)}
+	e.in = &e.input
 	e.settings = m.settings
 	if len(in.Settings) > 0 {
 		e.settings = make(map[string]string, len(m.settings)+len(in.Settings))
@@ -305,7 +308,7 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 		msgID = e.get(m.messageID, e.bodyRes).String()
 	}
 	if m.split == nil {
-		b := &Batch{Items: make([]Item, 1)}
+		b := &Batch{Items: e.single[:]}
 		e.translateItem(&b.Items[0], e.bodyRes, msgID, &digest, autoAdmin, in.Body)
 		return b, nil
 	}
@@ -565,6 +568,11 @@ func jsonKind(r gjson.Result) string {
 
 // run applies one rule; elem, when non-nil, is the each element being built.
 func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
+	if r.fast && elem == nil && e.trace == nil {
+		if done, err := e.runFast(r, ctx); done {
+			return err
+		}
+	}
 	if r.when != nil && !e.eval(r.when, ctx) {
 		return nil
 	}
@@ -950,4 +958,59 @@ func runtimeTypeOK(in []string, v any) bool {
 		}
 	}
 	return false
+}
+
+// runFast applies a string-only rule (one or more paths, string
+// transforms, a top-level target) without boxing intermediate values. It
+// reports done=false when the input is not a string, so that run takes the
+// general path and reports it the same way.
+func (e *env) runFast(r *crule, ctx gjson.Result) (bool, error) {
+	var res gjson.Result
+	var src *source
+	for i := range r.from {
+		res = e.get(&r.from[i], ctx)
+		if present(res) {
+			src = &r.from[i]
+			break
+		}
+	}
+	if src == nil || res.Type != gjson.String {
+		return false, nil
+	}
+	e.lastPath = e.relPath(src)
+	s := res.Str
+	if r.required && strings.TrimSpace(s) == "" {
+		return true, e.fail(r, model.ErrInvalid, "must not be empty")
+	}
+	if r.pattern != nil && !r.pattern.MatchString(s) {
+		if r.expect != "" {
+			return true, e.fail(r, model.ErrInvalid, "must be %s, got %q", r.expect, s)
+		}
+		return true, e.fail(r, model.ErrInvalid, "%q does not match %s", s, r.pattern)
+	}
+	var err error
+	for _, t := range r.do {
+		if s, err = t.str(e, r, s); err != nil {
+			return true, e.fail(r, model.ErrInvalid, "%s: %v", t.name, err)
+		}
+	}
+	p := &e.inb.Patch
+	switch r.to.kind {
+	case tRefsRequestor:
+		p.Refs.Requestor = s
+	case tRefsServicer:
+		p.Refs.Servicer = s
+	case tTargetOrderID:
+		e.inb.Target.OrderID = s
+	case tTargetRequestor:
+		e.inb.Target.Requestor = s
+	case tTargetServicer:
+		e.inb.Target.Servicer = s
+	default:
+		if r.status != nil {
+			return true, e.applyStatus(r, s, ctx)
+		}
+		return true, e.set(r, s)
+	}
+	return true, nil
 }
