@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ func main() {
 	fmt.Printf("redis %s, %s\n", *addr, summary(info))
 	cfg := bench.Config{Jobs: *jobs, Workers: *workers, Batch: *batch, AsynqConcurrency: *conc}
 	var ourRate, theirRate float64
+	var ratios []float64
 	for i := 0; i < *runs; i++ {
 		ours, theirs, err := bench.Compare(ctx, rdb, *addr, cfg)
 		if err != nil {
@@ -52,9 +54,11 @@ func main() {
 		fmt.Println(theirs)
 		ourRate += ours.Rate()
 		theirRate += theirs.Rate()
+		ratios = append(ratios, ours.Rate()/theirs.Rate())
 	}
-	fmt.Printf("mean rate: sogateway %.0f/s, asynq %.0f/s, ratio %.2fx\n",
-		ourRate/float64(*runs), theirRate/float64(*runs), ourRate/theirRate)
+	sort.Float64s(ratios)
+	fmt.Printf("mean rate: sogateway %.0f/s, asynq %.0f/s, ratio of means %.2fx, median ratio %.2fx\n",
+		ourRate/float64(*runs), theirRate/float64(*runs), ourRate/theirRate, ratios[len(ratios)/2])
 }
 
 // summary picks the version and persistence settings out of INFO.
