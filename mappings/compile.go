@@ -1148,7 +1148,7 @@ type ctransform struct {
 	in   []string
 	// str, when set, is the string -> string form of fn (the allocation-free fast path).
 	str func(e *env, r *crule, s string) (string, error)
-	fn   func(e *env, r *crule, v any) (any, error)
+	fn  func(e *env, r *crule, v any) (any, error)
 }
 
 type tdef struct {
