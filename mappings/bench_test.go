@@ -1,6 +1,7 @@
 package mappings
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,28 @@ func TestBenchPayloadSize(t *testing.T) {
 	}
 	if !strings.Contains(benchMapping, "message:") && !strings.Contains(benchMapping, "to: message") {
 		t.Error("bench mapping lost its template rule")
+	}
+}
+
+// BenchmarkRender measures the equus "order" render of a typical order.
+func BenchmarkRender(b *testing.B) {
+	set, err := Load(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := set.Get("equus")
+	data, err := os.ReadFile("equus/fixtures/render-order-full.render.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc, err := decodeRenderCase(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Render(rc.Render, rc.Order, rc.Event, rc.Extra); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
