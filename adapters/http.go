@@ -72,7 +72,9 @@ func newHTTP(vendor string, cfg *configs.VendorConfig, env *Env) (*HTTP, error) 
 	if env != nil && env.HTTPClient != nil {
 		h.client = env.HTTPClient
 	} else {
-		h.client = &http.Client{Timeout: c.Timeout}
+		// Redirects are not followed: a POST turned into a GET would "succeed"
+		// without delivering. A 3xx is a permanent failure naming Location.
+		h.client = &http.Client{Timeout: c.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	return h, nil
 }
@@ -82,8 +84,8 @@ func (h *HTTP) Transport() string { return configs.TransportHTTP }
 
 // Deliver sends m's body to the vendor's endpoint and classifies the answer:
 // 2xx success; 410 ErrGone; 429 and 503 ErrTransient with Retry-After; 408 and
-// other 5xx ErrTransient; other statuses ErrPermanent; network errors and
-// timeouts ErrTransient.
+// other 5xx ErrTransient; 3xx (redirects are not followed) and other statuses
+// ErrPermanent; network errors and timeouts ErrTransient.
 func (h *HTTP) Deliver(ctx context.Context, m *Message) (*Result, error) {
 	ct := m.ContentType
 	if ct == "" {
@@ -173,6 +175,8 @@ func doHTTP(ctx context.Context, client *http.Client, timeout time.Duration, met
 		return nil, e
 	case st == http.StatusRequestTimeout || st >= 500:
 		return nil, transient(st, snippet, nil)
+	case st >= 300 && st < 400:
+		return nil, permanent(st, "the endpoint redirects to "+Snippet([]byte(resp.Header.Get("Location")), 256)+"; update the vendor's endpoint", nil)
 	default:
 		return nil, permanent(st, snippet, nil)
 	}

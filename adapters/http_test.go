@@ -210,3 +210,20 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+func TestHTTPDoesNotFollowRedirects(t *testing.T) {
+	var gets int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			gets++
+			return
+		}
+		http.Redirect(w, r, "/moved", http.StatusFound)
+	}))
+	defer srv.Close()
+	a, _ := NewHTTP("acme", &configs.VendorConfig{Endpoint: srv.URL}, envOf(nil))
+	_, err := a.Deliver(context.Background(), msg("{}"))
+	if !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "redirects to /moved") || gets != 0 {
+		t.Fatalf("Deliver(302) = %v (GETs %d), want a permanent failure naming the new location and no GET", err, gets)
+	}
+}
