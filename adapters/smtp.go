@@ -177,7 +177,7 @@ func (s *SMTP) Compose(ctx context.Context, m *Message) ([]byte, error) {
 	hdr := []struct{ k, v string }{
 		{"From", s.cfg.From},
 		{"To", s.cfg.To},
-		{"Subject", mime.QEncoding.Encode("utf-8", clean(subject))},
+		{"Subject", mime.QEncoding.Encode("utf-8", truncateRunes(clean(subject), maxSubject))},
 		{"Date", s.now().UTC().Format(time.RFC1123Z)},
 		{"Message-ID", "<" + clean(m.DeliveryID) + "@sogateway>"},
 		{"X-Delivery-Id", clean(m.DeliveryID)},
@@ -275,4 +275,19 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// maxSubject caps the subject (in runes) so its encoded header line stays
+// within RFC 5322's 998 characters.
+const maxSubject = 150
+
+func truncateRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
 }

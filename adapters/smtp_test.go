@@ -239,3 +239,18 @@ func decodeBase64Lines(raw, dst []byte) (int, error) {
 }
 
 var base64Std = base64.StdEncoding
+
+func TestSMTPLongSubjectStaysWithinLineLimit(t *testing.T) {
+	a, _ := NewSMTP("acme", smtpVendor("127.0.0.1:25"), envOf(nil))
+	m := msg("x")
+	m.Subject = strings.Repeat("Déménagement ", 200)
+	raw, err := a.(*SMTP).Compose(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if len(line) > 998 {
+			t.Fatalf("line of %d characters: %.60s…", len(line), line)
+		}
+	}
+}
