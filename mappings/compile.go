@@ -299,7 +299,7 @@ func (c *compiler) compile(want string) *Mapping {
 	c.checkAuth(s)
 	// settings
 	for name, st := range s.Settings {
-		p := c.at(s, "settings", top)
+		p := c.mapAt(s.Settings, name, c.at(s, "settings", top))
 		switch st.Type {
 		case "", "string":
 		case "boolean":
@@ -319,7 +319,7 @@ func (c *compiler) compile(want string) *Mapping {
 	// owners
 	m.owners = map[string]model.Owner{}
 	for f, o := range s.Owners {
-		p := c.at(s, "owners", top)
+		p := c.mapAt(s.Owners, f, c.at(s, "owners", top))
 		switch o {
 		case model.OwnerPartner, model.OwnerPlatform, model.OwnerShared:
 		default:
@@ -373,10 +373,11 @@ func (c *compiler) compile(want string) *Mapping {
 		seen[k.Kind] = true
 		m.kinds = append(m.kinds, c.compileKind(k))
 	}
-	for _, r := range s.Routes {
+	for i := range s.Routes {
+		r := &s.Routes[i]
 		for _, k := range r.Kinds {
 			if !seen[k] {
-				c.errPos(c.at(s, "routes", top), "route %s: unknown kind %q%s", r.Path, k, hint(k, keys(seen)))
+				c.errPos(c.at(r, "kinds", c.at(s, "routes", top)), "route %s: unknown kind %q%s", r.Path, k, hint(k, keys(seen)))
 			}
 		}
 	}

@@ -81,6 +81,15 @@ func (d *decoder) at(s any, key string, def Pos) Pos {
 	return def
 }
 
+// mapAt returns the position of the value of key in a decoded map m, or def.
+func (d *decoder) mapAt(m any, key string, def Pos) Pos {
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Map || v.IsNil() {
+		return def
+	}
+	return d.at(v.UnsafePointer(), key, def)
+}
+
 var (
 	posType       = reflect.TypeFor[Pos]()
 	transformType = reflect.TypeFor[Transform]()
@@ -219,6 +228,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 		}
 		m := reflect.MakeMapWithSize(t, len(n.Content)/2)
 		seen := map[string]bool{}
+		keyPos := map[string]Pos{}
+		d.keys[m.UnsafePointer()] = keyPos // see mapAt
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			if seen[k.Value] {
@@ -226,6 +237,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 				continue
 			}
 			seen[k.Value] = true
+			keyPos[k.Value] = d.pos(val)
 			e := reflect.New(t.Elem()).Elem()
 			d.decode(val, e)
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)

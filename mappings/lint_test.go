@@ -72,6 +72,9 @@ func TestLintErrors(t *testing.T) {
 		{"bad condition", lintHead[:len(lintHead)-len("    rules:\n")] + "    match: {path: a, equals: x, exists: true}\n", `9:12: a condition tests its path with one of equals, in, exists, matches (use all: for several)`},
 		{"unknown canonical status", lintHead + "      - to: status\n        value: in-progress\n", `11:16: "in-progress" is not a canonical status (did you mean "in_progress"?)`},
 		{"status through a plain map", "partner: p\nmaps:\n  m: {values: {A: new}}\ninbound:\n  - kind: k\n    event: order.updated\n    rules:\n      - {to: status, from: s, do: [{map: m}]}\n", `8:37: map m feeds status but is not declared with status: true (its values are not checked against the canonical statuses)`},
+		{"route with unknown kind", strings.Replace(lintHead, "    path: /orders\n", "    path: /orders\n    kinds: [k, kk]\n", 1) + "      - {to: refs.requestor, from: id}\n", `6:12: route /orders: unknown kind "kk" (did you mean "k"?)`},
+		{"duplicate kind", lintHead + "      - {to: refs.requestor, from: id}\n  - kind: k\n    event: order.created\n", `11:11: duplicate kind "k"`},
+		{"unknown owner", "partner: p\nowners:\n  client_status: partner\n  due_date: remote\n", `4:13: owners.due_date: unknown owner "remote" (known: partner, platform, shared)`},
 		{"unknown task field", lintHead + "      - to: tasks\n        from: services\n        each:\n          - {to: title, from: n}\n", `13:18: unknown task field "title" (known: id, name, status, instructions, fields.<name>)`},
 	}
 	for _, tc := range tests {

@@ -167,6 +167,15 @@ func TestRegistryHotReload(t *testing.T) {
 		t.Errorf("Status[alpha].LastError = %q after fix, want empty", st.LastError)
 	}
 
+	// A partner folder added at run time is picked up.
+	writeReload(t, dir, "gamma", "g1:")
+	if !r.Check() || r.Get("gamma") == nil {
+		t.Fatalf("Check() did not load the new partner gamma")
+	}
+	if got := noteText(t, r, "gamma"); got != "g1: hello" {
+		t.Errorf("gamma text = %q", got)
+	}
+
 	// A removed partner is dropped.
 	if err := os.RemoveAll(filepath.Join(dir, "beta")); err != nil {
 		t.Fatal(err)
