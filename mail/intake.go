@@ -427,19 +427,27 @@ func (i *Intake) drain(ctx context.Context, c *imapclient.Client) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	sizes, err := i.fetchSizes(c, uids)
-	if err != nil {
-		return err
-	}
+	// Sizes are asked for in chunks, so a huge inbox never makes a command
+	// line longer than servers accept.
+	var sizes map[imap.UID]int64
+	sized := 0
 	for len(uids) > 0 {
-		// A batch: up to BatchSize mails and BatchBytes bytes (at least one mail).
+		if sized == 0 {
+			chunk := uids[:min(len(uids), sizeChunk)]
+			if sizes, err = i.fetchSizes(c, chunk); err != nil {
+				return err
+			}
+			sized = len(chunk)
+		}
+		// A batch: up to BatchSize mails and BatchBytes bytes (at least one
+		// mail), within the chunk whose sizes are known.
 		n, bytes := 0, int64(0)
-		for n < len(uids) && n < i.batch && (n == 0 || bytes+sizes[uids[n]] <= i.bbytes) {
+		for n < sized && n < i.batch && (n == 0 || bytes+sizes[uids[n]] <= i.bbytes) {
 			bytes += sizes[uids[n]]
 			n++
 		}
 		batch := uids[:n]
-		uids = uids[n:]
+		uids, sized = uids[n:], sized-n
 		msgs, err := i.fetchBodies(c, batch, sizes)
 		if err != nil {
 			return err
@@ -510,6 +518,10 @@ func (i *Intake) finish(c *imapclient.Client, done []applied) error {
 	}
 	return nil
 }
+
+// sizeChunk is how many mails one RFC822.SIZE fetch asks about (a variable
+// so tests can cut a burst into several chunks).
+var sizeChunk = 500
 
 func (i *Intake) noteUIDValidity(v uint32) {
 	i.mu.Lock()

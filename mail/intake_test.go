@@ -54,6 +54,11 @@ func TestIntake(t *testing.T) {
 		{"TransientSinkFailure", testTransient},
 		{"Reconnect", testReconnect},
 	}
+	// Small chunks and batches (BatchSize 7 below) so the 100-mail burst
+	// crosses both boundaries.
+	old := sizeChunk
+	sizeChunk = 30
+	t.Cleanup(func() { sizeChunk = old })
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
 			for _, c := range cases {
