@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/gin-gonic/gin"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/gateway"
@@ -269,6 +271,15 @@ func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
 	if m == nil {
 		return nil, fmt.Errorf("mapping %s is not loaded", t.partner)
 	}
+	// A mail without the action tag takes the mapping's default action.
+	if spec := m.Spec().Mail; spec != nil && spec.ActionTag != "" && spec.DefaultAction != "" {
+		path := "tags." + gjsonEscape(spec.ActionTag)
+		if !gjson.GetBytes(doc, path).Exists() {
+			if d, err := sjson.SetBytes(doc, path, spec.DefaultAction); err == nil {
+				doc = d
+			}
+		}
+	}
 	batch, err := m.Translate(mappings.Input{Protocol: model.ProtocolEmail, Body: doc, Settings: t.settings})
 	if err != nil {
 		return nil, err
@@ -282,8 +293,18 @@ func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
 	return batch.Items[0].Inbound, nil
 }
 
+// gjsonEscape escapes the characters gjson and sjson treat as path syntax.
+func gjsonEscape(s string) string {
+	r := strings.NewReplacer(".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`)
+	return r.Replace(s)
+}
+
 func rulesOf(spec *mappings.MailSpec) *mail.Rules {
-	r := &mail.Rules{TagPattern: spec.Tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
+	tags := spec.Tags
+	if tags != "" && !strings.HasPrefix(tags, "(?m)") {
+		tags = "(?m)" + tags // the mapping's tag syntax is per line; mail matches it in the whole text
+	}
+	r := &mail.Rules{TagPattern: tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
 		MaxAttachmentBytes: spec.Limits.MaxAttachmentBytes, MaxTotalBytes: spec.Limits.MaxTotalBytes, AllowedTypes: spec.Limits.AllowedTypes}}
 	for _, m := range spec.Matchers {
 		r.Matchers = append(r.Matchers, mail.Matcher{Name: m.Name, Source: m.Source, Pattern: m.Pattern, Group: m.Group, Last: m.Pick == "last"})
