@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,19 +11,33 @@ import (
 	"github.com/equus/sogateway/internal/testutil"
 )
 
-// benchRedis is a real redis-server in the integration run, miniredis otherwise.
-func benchRedis(b *testing.B) redis.UniversalClient {
-	if testutil.Integration() {
-		return testutil.StartRedis(b).Client()
+// backends runs fn on miniredis, and in the integration run on a real
+// redis-server with AOF fsync always (testutil's default) and everysec.
+func backends(b *testing.B, fn func(b *testing.B, rdb redis.UniversalClient)) {
+	b.Run("miniredis", func(b *testing.B) {
+		_, c := testutil.MiniRedis(b)
+		fn(b, c)
+	})
+	for _, fsync := range []string{"always", "everysec"} {
+		b.Run("redis-fsync-"+fsync, func(b *testing.B) {
+			if !testutil.Integration() {
+				b.Skip("integration run only (GATEWAY_INTEGRATION=1)")
+			}
+			c := testutil.StartRedis(b).Client()
+			if err := c.ConfigSet(context.Background(), "appendfsync", fsync).Err(); err != nil {
+				b.Fatal(err)
+			}
+			fn(b, c)
+		})
 	}
-	_, c := testutil.MiniRedis(b)
-	return c
 }
 
 // BenchmarkSend measures Save and Send: checks, the order.submitted event on
 // the order, the delivery record and the enqueue.
-func BenchmarkSend(b *testing.B) {
-	f := newFixture(&testing.T{}, benchRedis(b), nil)
+func BenchmarkSend(b *testing.B) { backends(b, benchSend) }
+
+func benchSend(b *testing.B, rdb redis.UniversalClient) {
+	f := newFixture(&testing.T{}, rdb, nil)
 	for i := 0; i < b.N; i++ {
 		f.order(&testing.T{}, fmt.Sprintf("o%d", i), nil)
 	}
@@ -38,8 +53,10 @@ func BenchmarkSend(b *testing.B) {
 // BenchmarkReleaseFromWindow measures deliveries per second from the end of an
 // offline window to a local vendor (signed HTTP): claim, load order, render,
 // POST, ack, record.
-func BenchmarkReleaseFromWindow(b *testing.B) {
-	f := newFixture(&testing.T{}, benchRedis(b), nil)
+func BenchmarkReleaseFromWindow(b *testing.B) { backends(b, benchRelease) }
+
+func benchRelease(b *testing.B, rdb redis.UniversalClient) {
+	f := newFixture(&testing.T{}, rdb, nil)
 	if _, err := f.svc.PutWindow(f.ctx, "acme-movers", time.Time{}, f.clk.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
 	}
