@@ -14,6 +14,10 @@ var (
 	ErrBadMIME = errors.New("mail: unreadable MIME")
 	// ErrTypeNotAllowed: an attachment's content type is not in Limits.AllowedTypes.
 	ErrTypeNotAllowed = errors.New("mail: attachment type not allowed")
+	// ErrAutoReply: the mail is an automatic reply or a delivery report
+	// (out-of-office, vacation, bounce), not an answer from a person or a
+	// ticket system; it is quarantined unless Rules.AcceptAutoReplies.
+	ErrAutoReply = errors.New("mail: automatic reply")
 	// ErrUntranslatable: the mapping's Translator rejected the mail document.
 	ErrUntranslatable = errors.New("mail: mapping rejected the mail")
 	// ErrConfig: a MailboxConfig or Rules value is invalid.

@@ -183,18 +183,19 @@ func testQuarantine(s *suite) {
 		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nrun this\r\n"+
 		"--b\r\nContent-Type: application/x-msdownload; name=tool.exe\r\n\r\nMZ\r\n--b--\r\n"))
 	s.adm.append(testInbox, mkMail("badaction@provider", "[Task#T-2] x", "[[Action]]: Explode"))
+	s.adm.append(testInbox, mkMail("ooo@provider", "Re: [Task#T-2] x", "I am out of the office.", "Auto-Submitted: auto-replied"))
 	s.adm.append(testInbox, mkMail("good@provider", "[Task#T-2] update", "All fine now."))
-	s.waitCounts(1, 6)
+	s.waitCounts(1, 7)
 
 	st := r.in.Status()
-	want := map[string]int64{"no_tag": 1, "unknown_task": 1, "bad_mime": 1, "too_large": 1, "type_not_allowed": 1, "untranslatable": 1}
+	want := map[string]int64{"no_tag": 1, "unknown_task": 1, "bad_mime": 1, "too_large": 1, "type_not_allowed": 1, "untranslatable": 1, "auto_reply": 1}
 	for k, v := range want {
 		if st.QuarantinedBy[k] != v {
 			t.Errorf("Status().QuarantinedBy[%q] = %d, want %d (all: %v)", k, st.QuarantinedBy[k], v, st.QuarantinedBy)
 		}
 	}
-	if st.Quarantined != 6 || st.Processed != 1 {
-		t.Errorf("Status() quarantined %d processed %d, want 6 and 1", st.Quarantined, st.Processed)
+	if st.Quarantined != 7 || st.Processed != 1 {
+		t.Errorf("Status() quarantined %d processed %d, want 7 and 1", st.Quarantined, st.Processed)
 	}
 	if evs := s.sink.eventList(); len(evs) != 1 || evs[0].MessageID != "good@provider" {
 		t.Errorf("events = %v, want only the good mail's", evs)
@@ -209,7 +210,7 @@ func testQuarantine(s *suite) {
 		}
 	}
 	slices.Sort(kws)
-	wantKW := []string{"$gateway_bad_mime", "$gateway_no_tag", "$gateway_too_large", "$gateway_type_not_allowed", "$gateway_unknown_task", "$gateway_untranslatable"}
+	wantKW := []string{"$gateway_auto_reply", "$gateway_bad_mime", "$gateway_no_tag", "$gateway_too_large", "$gateway_type_not_allowed", "$gateway_unknown_task", "$gateway_untranslatable"}
 	if !slices.Equal(kws, wantKW) {
 		t.Errorf("quarantine keywords = %v, want %v", kws, wantKW)
 	}

@@ -175,6 +175,9 @@ func (c *compiled) parseRaw(raw []byte) (*Mail, error) {
 	full = strings.ToValidUTF8(strings.ReplaceAll(full, "\r\n", "\n"), "\uFFFD")
 	m.Attachments, m.Warnings = w.attachments, w.warnings
 	m.Tags, m.Text = c.extractTags(NewPart(full))
+	if why := autoReply(e.Header, m.From); why != "" && !c.autoOK {
+		return m, fmt.Errorf("%w: %s", ErrAutoReply, why)
+	}
 
 	sources := func(src string) string {
 		switch {
@@ -207,6 +210,31 @@ func (c *compiled) parseRaw(raw []byte) (*Mail, error) {
 		}
 	}
 	return m, fmt.Errorf("%w: none of %d matchers found a task reference", ErrNoTag, len(c.matchers))
+}
+
+// autoReply says why a mail is an automatic reply or delivery report (RFC
+// 3834 Auto-Submitted: auto-replied, the vacation headers of common servers,
+// RFC 3462 multipart/report, mail from the mailer daemon), or "".
+func autoReply(h message.Header, from string) string {
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); strings.HasPrefix(v, "auto-replied") {
+		return "Auto-Submitted: " + v
+	}
+	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Autoresponder"} {
+		if v := strings.ToLower(strings.TrimSpace(h.Get(k))); v != "" && v != "no" && v != "false" {
+			return k + ": " + v
+		}
+	}
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); v == "auto_reply" {
+		return "Precedence: " + v
+	}
+	if t, _, _ := h.ContentType(); strings.EqualFold(t, "multipart/report") {
+		return "delivery or read report (multipart/report)"
+	}
+	local, _, _ := strings.Cut(from, "@")
+	if local == "mailer-daemon" || local == "postmaster" {
+		return "from " + from
+	}
+	return ""
 }
 
 // headerEnd returns the length of the header block (without the blank line)
@@ -456,7 +484,8 @@ func extensionFor(mediaType string) string {
 
 // Reason names the quarantine reason of err, for logs, counters and the
 // keyword set on the quarantined mail: no_tag, too_large, bad_mime,
-// type_not_allowed, untranslatable, unknown_task, refused, conflict, invalid;
+// type_not_allowed, auto_reply, untranslatable, unknown_task, refused,
+// conflict, invalid;
 // "" when err is not a reason to quarantine (a transient error).
 func Reason(err error) string {
 	switch {
@@ -472,6 +501,8 @@ func Reason(err error) string {
 		return "type_not_allowed"
 	case errors.Is(err, ErrUntranslatable):
 		return "untranslatable"
+	case errors.Is(err, ErrAutoReply):
+		return "auto_reply"
 	}
 	return sinkReason(err)
 }

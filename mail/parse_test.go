@@ -344,3 +344,41 @@ func TestInlinePartNotAllowed(t *testing.T) {
 		t.Errorf("Parse(attached gif) = %v, want ErrTypeNotAllowed", err)
 	}
 }
+
+func TestAutoReply(t *testing.T) {
+	cases := []struct {
+		name string
+		hdr  []string
+		from string
+		auto bool
+	}{
+		{"out of office", []string{"Auto-Submitted: auto-replied (vacation)"}, "", true},
+		{"exchange autoreply", []string{"X-Autoreply: yes"}, "", true},
+		{"precedence", []string{"Precedence: auto_reply"}, "", true},
+		{"mailer daemon", nil, "MAILER-DAEMON@mx.provider.example", true},
+		{"ticket system notification", []string{"Auto-Submitted: auto-generated", "Precedence: bulk"}, "", false},
+		{"person", []string{"Auto-Submitted: no"}, "", false},
+	}
+	for _, c := range cases {
+		raw := mkMail("a@x", "Re: [Task#T-1] x", "I am out of the office.", c.hdr...)
+		if c.from != "" {
+			raw = bytes.Replace(raw, []byte("From: Service Desk <desk@provider.example>"), []byte("From: "+c.from), 1)
+		}
+		_, err := Parse(raw, nil)
+		if got := errors.Is(err, ErrAutoReply); got != c.auto {
+			t.Errorf("%s: Parse() = %v, want auto reply %v", c.name, err, c.auto)
+		}
+		if c.auto {
+			if _, err := Parse(raw, &Rules{AcceptAutoReplies: true}); err != nil {
+				t.Errorf("%s: Parse(AcceptAutoReplies) = %v, want nil", c.name, err)
+			}
+		}
+	}
+	dsn := []byte("From: postmaster@mx.example\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=d\r\n\r\n--d\r\nContent-Type: text/plain\r\n\r\n" +
+		"Delivery failed.\r\n--d\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n--d\r\nContent-Type: text/rfc822-headers\r\n\r\n" +
+		"Subject: [Task#T-1] x\r\n--d--\r\n")
+	if _, err := Parse(dsn, nil); !errors.Is(err, ErrAutoReply) {
+		t.Errorf("Parse(bounce) = %v, want ErrAutoReply", err)
+	}
+}

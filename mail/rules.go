@@ -26,6 +26,12 @@ type Rules struct {
 	ReplyPrefixes []string `json:"reply_prefixes,omitempty" yaml:"reply_prefixes,omitempty"`
 	// Limits bound what one mail may hold.
 	Limits Limits `json:"limits,omitempty" yaml:"limits,omitempty"`
+	// AcceptAutoReplies applies automatic replies and delivery reports
+	// (Auto-Submitted: auto-replied, X-Autoreply, multipart/report, mail from
+	// MAILER-DAEMON) like any mail. Default false: they are quarantined as
+	// auto_reply, so an out-of-office answer never becomes a task update.
+	// Auto-Submitted: auto-generated (ticket-system notifications) is always accepted.
+	AcceptAutoReplies bool `json:"accept_auto_replies,omitempty" yaml:"accept_auto_replies,omitempty"`
 }
 
 // Matcher finds a task reference in one source of the mail.
@@ -128,6 +134,7 @@ type compiled struct {
 	tags     *regexp.Regexp
 	tagKey   int // group index of the key in tags
 	tagValue int // group index of the value in tags
+	autoOK   bool
 	prefixes *regexp.Regexp
 	limits   Limits
 }
@@ -165,6 +172,7 @@ func (r *Rules) compile() (*compiled, error) {
 	// Limits are cheap: copy so each call sees the caller's current values.
 	cc := *c
 	cc.limits = r.Limits.withDefaults()
+	cc.autoOK = r.AcceptAutoReplies
 	if err := cc.limits.check(); err != nil {
 		return nil, err
 	}
