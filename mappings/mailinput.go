@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/equus/sogateway/internal/model"
 )
@@ -64,10 +65,36 @@ func MailInput(m *Mapping, data []byte) (Input, error) {
 	doc := map[string]any{
 		"message_id": strings.Trim(msg.Header.Get("Message-Id"), "<> "),
 		"from":       hdr("From"),
-		"to":         hdr("To"),
+		"to":         []string{},
 		"subject":    hdr("Subject"),
-		"date":       msg.Header.Get("Date"),
 		"text":       text,
+	}
+	// The same shape as the mail package's Document: addresses without
+	// display names, the date in RFC 3339, the reply headers.
+	if a, err := mail.ParseAddress(hdr("From")); err == nil {
+		doc["from"] = a.Address
+		if a.Name != "" {
+			doc["from_name"] = a.Name
+		}
+	}
+	if l, err := mail.ParseAddressList(hdr("To")); err == nil {
+		to := make([]string, len(l))
+		for i, a := range l {
+			to[i] = a.Address
+		}
+		doc["to"] = to
+	}
+	if d, err := msg.Header.Date(); err == nil {
+		doc["date"] = d.UTC().Format(time.RFC3339)
+	}
+	if v := strings.Trim(msg.Header.Get("In-Reply-To"), "<> "); v != "" {
+		doc["in_reply_to"] = v
+	}
+	if refs := strings.Fields(msg.Header.Get("References")); len(refs) > 0 {
+		for i, r := range refs {
+			refs[i] = strings.Trim(r, "<>")
+		}
+		doc["references"] = refs
 	}
 	tags := map[string]string{}
 	if m != nil && m.spec.Mail != nil {
@@ -104,7 +131,7 @@ func MailInput(m *Mapping, data []byte) (Input, error) {
 				pick = all[len(all)-1]
 			}
 			doc["correlation"] = pick[re.SubexpIndex(mt.Group)]
-			doc["correlation_source"] = mt.Name
+			doc["matched_by"] = mt.Name
 			break
 		}
 	}
