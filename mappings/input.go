@@ -87,11 +87,7 @@ func SOAPInput(m *Mapping, data []byte) (Input, error) {
 			}
 		}
 	}
-	doc := map[string]any{"operation": op, "params": params}
-	if username != "" {
-		doc["username"] = username
-	}
-	body, err := json.Marshal(doc)
+	body, err := json.Marshal(map[string]any{"operation": op, "params": params, "username": username})
 	if err != nil {
 		return Input{}, err
 	}
