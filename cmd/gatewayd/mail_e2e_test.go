@@ -12,16 +12,24 @@ import (
 	"github.com/equus/sogateway/internal/testutil"
 )
 
-func appendMail(t *testing.T, addr, mailbox, raw string) {
+// imapLogin connects to the test Dovecot as its one user.
+func imapLogin(t *testing.T, addr string) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	if err := c.Login(testutil.DovecotUser, testutil.DovecotPassword).Wait(); err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
+	return c
+}
+
+func appendMail(t *testing.T, addr, mailbox, raw string) {
+	t.Helper()
+	c := imapLogin(t, addr)
+	defer c.Close()
 	raw = strings.ReplaceAll(raw, "\n", "\r\n")
 	cmd := c.Append(mailbox, int64(len(raw)), nil)
 	if _, err := cmd.Write([]byte(raw)); err != nil {
@@ -37,14 +45,8 @@ func appendMail(t *testing.T, addr, mailbox, raw string) {
 
 func mailboxCount(t *testing.T, addr, mailbox string) uint32 {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := imapLogin(t, addr)
 	defer c.Close()
-	if err := c.Login(testutil.DovecotUser, testutil.DovecotPassword).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	st, err := c.Status(mailbox, &imap.StatusOptions{NumMessages: true}).Wait()
 	if err != nil {
 		return 0
