@@ -86,6 +86,12 @@ type MailboxConfig struct {
 	// doubles from BackoffMin up to BackoffMax. Defaults 1s and 5m.
 	BackoffMin time.Duration `json:"backoff_min,omitempty" yaml:"backoff_min,omitempty"`
 	BackoffMax time.Duration `json:"backoff_max,omitempty" yaml:"backoff_max,omitempty"`
+	// AllowedSenders, when set, lists who may write to this mailbox: addresses
+	// ("desk@provider.example") or whole domains ("@provider.example"),
+	// compared case-insensitively with the From address. Mail from anyone else
+	// is quarantined as sender_not_allowed. Default: anyone (the From header
+	// can be forged; this keeps out strangers and spam, not an attacker).
+	AllowedSenders []string `json:"allowed_senders,omitempty" yaml:"allowed_senders,omitempty"`
 	// DialTimeout bounds connecting and logging in. Default 30s.
 	DialTimeout time.Duration `json:"dial_timeout,omitempty" yaml:"dial_timeout,omitempty"`
 }
@@ -151,10 +157,34 @@ func (c MailboxConfig) Validate() error {
 			return fmt.Errorf("%w: %s: must be a plain mailbox name, got %q", ErrConfig, k, v)
 		}
 	}
+	for k, a := range c.AllowedSenders {
+		if at := strings.LastIndexByte(a, '@'); at < 0 || at == len(a)-1 || strings.ContainsAny(a, " \t,;<>") {
+			return fmt.Errorf("%w: imap.allowed_senders[%d]: must be an address or @domain, got %q", ErrConfig, k, a)
+		}
+	}
 	if strings.EqualFold(c.Processed, c.Inbox) || strings.EqualFold(c.Quarantine, c.Inbox) || strings.EqualFold(c.Processed, c.Quarantine) {
 		return fmt.Errorf("%w: imap.inbox, imap.processed and imap.quarantine must differ, got %q, %q, %q", ErrConfig, c.Inbox, c.Processed, c.Quarantine)
 	}
 	return nil
+}
+
+// senderAllowed reports whether from may write to the mailbox.
+func (c MailboxConfig) senderAllowed(from string) bool {
+	if len(c.AllowedSenders) == 0 {
+		return true
+	}
+	from = strings.ToLower(strings.TrimSpace(from))
+	at := strings.LastIndexByte(from, '@')
+	if at < 0 {
+		return false
+	}
+	for _, a := range c.AllowedSenders {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a == from || (strings.HasPrefix(a, "@") && a == from[at:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // MailboxFromEnv builds a MailboxConfig for a partner from the environment:

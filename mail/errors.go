@@ -18,6 +18,8 @@ var (
 	// (out-of-office, vacation, bounce), not an answer from a person or a
 	// ticket system; it is quarantined unless Rules.AcceptAutoReplies.
 	ErrAutoReply = errors.New("mail: automatic reply")
+	// ErrSenderNotAllowed: the From address is not in MailboxConfig.AllowedSenders.
+	ErrSenderNotAllowed = errors.New("mail: sender not allowed")
 	// ErrUntranslatable: the mapping's Translator rejected the mail document.
 	ErrUntranslatable = errors.New("mail: mapping rejected the mail")
 	// ErrConfig: a MailboxConfig or Rules value is invalid.

@@ -615,6 +615,9 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) (*
 	if err != nil {
 		return nil, i.quarantine(c, f.uid, m, err)
 	}
+	if !i.cfg.senderAllowed(m.From) {
+		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %q", ErrSenderNotAllowed, m.From))
+	}
 	for k := range m.Attachments {
 		a := &m.Attachments[k]
 		if i.store == nil {

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -429,4 +430,33 @@ func TestTranslatorPanic(t *testing.T) {
 	eventually(t, "the mail quarantined", func() bool {
 		return r.in.Status().QuarantinedBy["untranslatable"] == 1 && adm.count("Quarantine") == 1
 	})
+}
+
+// TestAllowedSenders: mail from outside the allowed addresses and domains is
+// quarantined; an allowed domain and address pass, in any letter case.
+func TestAllowedSenders(t *testing.T) {
+	srv := memServer(t, true)
+	adm := newAdmin(t, srv)
+	adm.create(testInbox)
+	from := func(addr string, raw []byte) []byte {
+		return bytes.Replace(raw, []byte("From: Service Desk <desk@provider.example>"), []byte("From: "+addr), 1)
+	}
+	adm.append(testInbox, from("spammer@elsewhere.example", mkMail("s1@x", "[Task#T-1] buy", "spam")))
+	adm.append(testInbox, from("Jane@Provider.Example", mkMail("s2@x", "[Task#T-1] ok", "domain ok")))
+	adm.append(testInbox, from("robot@partner-tickets.example", mkMail("s3@x", "[Task#T-1] ok", "address ok")))
+	cfg := testConfig(srv)
+	cfg.AllowedSenders = []string{"@provider.example", "robot@partner-tickets.example"}
+	sink := newFakeSink("T-1")
+	r := startIntake(t, NewIntake(cfg, nil, ssp7Translator{}, sink, nil, &Options{Logger: quietLogger()}))
+	eventually(t, "two applied, one quarantined", func() bool {
+		st := r.in.Status()
+		return st.Processed == 2 && st.QuarantinedBy["sender_not_allowed"] == 1
+	})
+	if evs := sink.eventList(); len(evs) != 2 || evs[0].MessageID != "s2@x" || evs[1].MessageID != "s3@x" {
+		t.Errorf("events = %v, want s2 and s3", evs)
+	}
+	bad := MailboxConfig{Addr: "h:1", User: "u", Password: "p", AllowedSenders: []string{"provider.example"}}
+	if err := bad.Validate(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "allowed_senders[0]") {
+		t.Errorf("Validate(%v) = %v, want ErrConfig naming allowed_senders[0]", bad.AllowedSenders, err)
+	}
 }

@@ -47,4 +47,4 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Reasons lists every quarantine reason Reason returns, plus "other".
-var Reasons = []string{"no_tag", "too_large", "bad_mime", "type_not_allowed", "auto_reply", "untranslatable", "unknown_task", "refused", "conflict", "invalid", "other"}
+var Reasons = []string{"no_tag", "too_large", "bad_mime", "type_not_allowed", "auto_reply", "sender_not_allowed", "untranslatable", "unknown_task", "refused", "conflict", "invalid", "other"}

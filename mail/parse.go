@@ -484,9 +484,9 @@ func extensionFor(mediaType string) string {
 
 // Reason names the quarantine reason of err, for logs, counters and the
 // keyword set on the quarantined mail: no_tag, too_large, bad_mime,
-// type_not_allowed, auto_reply, untranslatable, unknown_task, refused,
-// conflict, invalid;
-// "" when err is not a reason to quarantine (a transient error).
+// type_not_allowed, auto_reply, sender_not_allowed, untranslatable,
+// unknown_task, refused, conflict, invalid; "" when err is not a reason to
+// quarantine (a transient error).
 func Reason(err error) string {
 	switch {
 	case err == nil:
@@ -503,6 +503,8 @@ func Reason(err error) string {
 		return "untranslatable"
 	case errors.Is(err, ErrAutoReply):
 		return "auto_reply"
+	case errors.Is(err, ErrSenderNotAllowed):
+		return "sender_not_allowed"
 	}
 	return sinkReason(err)
 }
