@@ -1,13 +1,21 @@
 package dispatch
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/equus/sogateway/adapters"
+	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/queue"
+	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/internal/testutil"
 	"github.com/equus/sogateway/mappings"
 )
@@ -25,6 +33,10 @@ func TestWithTheEquusMapping(t *testing.T) {
 	}
 	suite(t, nil, func(t *testing.T, f *fixture) {
 		f.svc = New(f.st, f.q, MappingRenderer{Mappings: mappingSet{"equus": m}}, f.opt)
+		// acmeConfig's order.message definition uses render "message", which equus lacks.
+		if w := f.svc.Status(f.ctx)["acme-movers"].Warnings; len(w) != 1 || !strings.Contains(w[0], `uses render "message", which mapping equus lacks`) {
+			t.Errorf("Status warnings = %q, want the missing message render named", w)
+		}
 
 		_, err := f.svc.PutWindow(f.ctx, "acme-movers", time.Time{}, f.clk.Now().Add(2*time.Hour+10*time.Minute))
 		testutil.Must(t, err)
@@ -60,4 +72,29 @@ func TestWithTheEquusMapping(t *testing.T) {
 			t.Errorf("pull = %s, want the equus pull view of o1", page.Orders)
 		}
 	})
+}
+
+// TestShippedVendorConfigFitsTheEquusMapping checks that every render the
+// shipped acme-movers definitions and pull use exists in the equus mapping.
+func TestShippedVendorConfigFitsTheEquusMapping(t *testing.T) {
+	m, err := mappings.LoadFile(filepath.Join("..", "..", "mappings", "equus", "equus.yaml"))
+	if err != nil {
+		t.Fatalf("load the equus mapping: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "vendors.example.yaml"))
+	testutil.Must(t, err)
+	var doc struct {
+		Vendors  map[string]configs.VendorConfig `yaml:"vendors"`
+		Dispatch configs.DispatchConfig          `yaml:"dispatch"`
+	}
+	b = []byte(os.Expand(string(b), func(string) string { return "http://127.0.0.1:9" }))
+	testutil.Must(t, yaml.Unmarshal(b, &doc))
+	_, rdb := testutil.MiniRedis(t)
+	env := &adapters.Env{LookupEnv: func(string) (string, bool) { return "set", true }}
+	svc := New(store.New(rdb, nil), queue.New(rdb, nil), MappingRenderer{Mappings: mappingSet{"equus": m}},
+		&Options{Vendors: doc.Vendors, Dispatch: doc.Dispatch, AdapterEnv: env, Logger: quiet()})
+	st, ok := svc.Status(context.Background())["acme-movers"]
+	if !ok || !st.Available || len(st.Warnings) != 0 {
+		t.Fatalf("Status(acme-movers) = %+v, want available without warnings", st)
+	}
 }

@@ -48,3 +48,21 @@ func (r MappingRenderer) Render(partner, kind string, o *model.Order, ev *model.
 	}
 	return &Rendered{ContentType: out.ContentType, Body: out.Body, Subject: out.Subject, Headers: out.Headers}, nil
 }
+
+// RenderLister is implemented by renderers that can list a partner's renders
+// (MappingRenderer does); Status uses it to report definitions whose render
+// the mapping lacks.
+type RenderLister interface {
+	// Renders returns the partner's render names, and false when the partner's
+	// mapping is not loaded.
+	Renders(partner string) ([]string, bool)
+}
+
+// Renders lists the renders of partner's live mapping.
+func (r MappingRenderer) Renders(partner string) ([]string, bool) {
+	m := r.Mappings.Get(partner)
+	if m == nil {
+		return nil, false
+	}
+	return m.Renders(), true
+}

@@ -220,6 +220,9 @@ type VendorStatus struct {
 	Reason    string `json:"reason,omitempty"`
 	// Offline is the open offline window, if any.
 	Offline *Window `json:"offline,omitempty"`
+	// Warnings name active definitions (or pull) whose render the vendor's
+	// mapping lacks, or a mapping that is not loaded.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Status reports every vendor's readiness.
@@ -234,7 +237,35 @@ func (s *Service) Status(ctx context.Context) map[string]VendorStatus {
 		if w, err := s.GetWindow(ctx, name); err == nil {
 			st.Offline = w
 		}
+		st.Warnings = s.renderWarnings(v)
 		out[name] = st
+	}
+	return out
+}
+
+// renderWarnings checks, when the renderer can list renders, that the
+// vendor's mapping has every render its active definitions and pull use.
+func (s *Service) renderWarnings(v *vendor) []string {
+	rl, ok := s.r.(RenderLister)
+	if !ok {
+		return nil
+	}
+	have, loaded := rl.Renders(v.cfg.Mapping)
+	if !loaded {
+		return []string{"mapping " + v.cfg.Mapping + " is not loaded"}
+	}
+	known := map[string]bool{}
+	for _, r := range have {
+		known[r] = true
+	}
+	var out []string
+	for i, d := range v.cfg.Definitions {
+		if d.Active && !known[d.RenderKind()] {
+			out = append(out, fmt.Sprintf("definitions[%d] (%s) uses render %q, which mapping %s lacks", i, d.EventType(), d.RenderKind(), v.cfg.Mapping))
+		}
+	}
+	if v.cfg.Pull.Enabled && !known[v.cfg.Pull.Render] {
+		out = append(out, fmt.Sprintf("pull uses render %q, which mapping %s lacks", v.cfg.Pull.Render, v.cfg.Mapping))
 	}
 	return out
 }
