@@ -130,3 +130,20 @@ func inbound(evs []*model.Event) []*model.Event {
 	}
 	return out
 }
+
+func TestExtendSameEventOnTwoOrders(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		a := extendOrder(t, b, "repair_depot", true, false)
+		c := extendOrder(t, b, "repair_depot", true, false)
+		body := `{"event":"repair_started","repairStartedAt":1700000000}`
+		codeA, mA := r.extend(a, body)
+		codeC, mC := r.extend(c, body)
+		if codeA != 200 || codeC != 200 || mA["order_id"] != a || mC["order_id"] != c || mC["duplicate"] != false {
+			t.Fatalf("answers %d %v / %d %v, want one new event on each order", codeA, mA, codeC, mC)
+		}
+		if na, nc := len(inbound(b.events(t, a))), len(inbound(b.events(t, c))); na != 1 || nc != 1 {
+			t.Fatalf("inbound events %d / %d, want 1 / 1", na, nc)
+		}
+	})
+}

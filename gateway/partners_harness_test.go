@@ -432,3 +432,10 @@ func jsonOf(t testing.TB, b []byte) map[string]any {
 	}
 	return m
 }
+
+// withT returns the rig reporting to t (fuzz functions must not use the *testing.F).
+func (r *rig) withT(t testing.TB) *rig {
+	c := *r
+	c.t = t
+	return &c
+}

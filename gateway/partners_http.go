@@ -3,7 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -422,6 +424,7 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 			k.fail(perr(http.StatusBadRequest, "", "%s", strings.TrimPrefix(err.Error(), "mappings: ")))
 			return
 		}
+		scope := paramScope(c.Params)
 		results := make([]itemResult, len(batch.Items))
 		retry := false
 		for i, it := range batch.Items {
@@ -429,6 +432,11 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 			if it.Err != nil {
 				results[i].err = it.Err
 				continue
+			}
+			if it.Inbound.MessageID == "" && scope != "" {
+				// The key is a digest of the body, but the message as received
+				// includes its URL: the same event posted to two orders is two messages.
+				it.Inbound.IdempotencyKey += scope
 			}
 			out, err := ps.sink.Commit(ctx, it.Inbound)
 			results[i].out, results[i].err = out, err
@@ -444,6 +452,22 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 		}
 		k.answer(results)
 	}
+}
+
+// paramScope returns "@" and a digest of the route parameters, or "" when
+// the route has none.
+func paramScope(ps gin.Params) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, p := range ps {
+		h.Write([]byte(p.Key))
+		h.Write([]byte{0})
+		h.Write([]byte(p.Value))
+		h.Write([]byte{0})
+	}
+	return "@" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // authReason is the part of an authentication error a partner may read.
