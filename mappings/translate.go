@@ -861,10 +861,17 @@ func plain(v any) any {
 		}
 		return out
 	case []any:
+		out := make([]any, len(x))
 		for i := range x {
-			x[i] = plain(x[i])
+			out[i] = plain(x[i])
 		}
-		return x
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plain(e)
+		}
+		return out
 	}
 	return v
 }

@@ -112,3 +112,47 @@ func TestLoadSkipsNonPartnerFolders(t *testing.T) {
 		t.Errorf("Load with an empty partner folder = %v", err)
 	}
 }
+
+// TestTranslateConcurrent runs every JSON fixture from several goroutines at
+// once (go test -race shows shared state).
+func TestTranslateConcurrent(t *testing.T) {
+	s := shipped(t)
+	fx, _ := Fixtures(".")
+	var ins []struct {
+		m  *Mapping
+		in Input
+	}
+	for _, f := range fx {
+		if !strings.HasSuffix(f.Input, ".input.json") {
+			continue
+		}
+		data, _ := os.ReadFile(f.Input)
+		in, err := parseInput(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, struct {
+			m  *Mapping
+			in Input
+		}{s.Get(f.Partner), in})
+	}
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for _, x := range ins {
+				b, err := x.m.Translate(x.in)
+				if err == nil {
+					for _, it := range b.Items {
+						if it.Inbound != nil && it.Inbound.Data != nil {
+							it.Inbound.Data["touched"] = true // callers may keep and change results
+						}
+					}
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}
