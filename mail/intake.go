@@ -45,8 +45,11 @@ type Options struct {
 
 // MailboxStatus is what an Intake reports for /readyz and /metrics.
 type MailboxStatus struct {
-	Name      string `json:"name"`
-	Inbox     string `json:"inbox"`
+	Name  string `json:"name"`
+	Inbox string `json:"inbox"`
+	// Disabled, when set, says why Run will not run (missing credentials,
+	// invalid config or rules); /readyz shows the partner as disabled.
+	Disabled  string `json:"disabled,omitempty"`
 	Connected bool   `json:"connected"`
 	// Mode is "idle" or "poll" while connected.
 	Mode string `json:"mode,omitempty"`
@@ -124,7 +127,7 @@ func NewIntake(mb MailboxConfig, r *Rules, tr Translator, sink model.Sink, store
 		i.err = fmt.Errorf("%w: intake needs a translator and a sink", ErrConfig)
 	}
 	if i.err != nil {
-		i.st.LastError = i.err.Error()
+		i.st.LastError, i.st.Disabled = i.err.Error(), i.err.Error()
 	}
 	return i
 }

@@ -368,8 +368,8 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		if err := in.Run(context.Background()); !errors.Is(err, c.want) {
 			t.Errorf("Run() with %+v = %v, want %v", c.cfg, err, c.want)
 		}
-		if in.Status().LastError == "" {
-			t.Errorf("Status().LastError empty for %+v", c.cfg)
+		if st := in.Status(); st.LastError == "" || st.Disabled == "" {
+			t.Errorf("Status() = %+v for %+v, want LastError and Disabled set", st, c.cfg)
 		}
 	}
 }
