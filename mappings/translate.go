@@ -779,7 +779,10 @@ func (e *env) set(r *crule, v any) error {
 	case tTargetServicer:
 		inb.Target.Servicer = str()
 	case tAccepted:
-		b, _ := v.(bool)
+		b, ok := v.(bool)
+		if !ok {
+			return e.fail(r, model.ErrInvalid, "must be a boolean, got %s", article(runtimeType(v)))
+		}
 		p.Accepted = &b
 	}
 	return nil

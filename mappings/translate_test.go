@@ -156,3 +156,23 @@ func TestTranslateConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+func TestTranslateRuntimeTypeOfAccepted(t *testing.T) {
+	dir := writeMapping(t, "p", "partner: p\nprotocols: [rest]\ninbound:\n  - kind: k\n    event: order.updated\n    rules:\n      - {to: target.order_id, from: id}\n      - {to: accepted, from: ok}\n")
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Get("p").Translate(Input{Body: []byte(`{"id":"o1","ok":"yes"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var re *RuleError
+	if !errors.As(b.Items[0].Err, &re) || re.Path != "ok" || re.Field != "accepted" || re.Rule != "p.yaml:8" || !errors.Is(re, model.ErrInvalid) {
+		t.Errorf("Translate(accepted: \"yes\") err = %#v, want a RuleError at p.yaml:8 on ok", b.Items[0].Err)
+	}
+	b, _ = s.Get("p").Translate(Input{Body: []byte(`{"id":"o1","ok":true}`)})
+	if b.Items[0].Err != nil || b.Items[0].Inbound.Patch.Accepted == nil || !*b.Items[0].Inbound.Patch.Accepted {
+		t.Errorf("Translate(accepted: true) = %+v", b.Items[0])
+	}
+}
