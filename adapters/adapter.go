@@ -86,6 +86,7 @@ type DeliveryError struct {
 	Err error
 }
 
+// Error says the class, the status and what happened.
 func (e *DeliveryError) Error() string {
 	s := e.Kind.Error()
 	if e.StatusCode != 0 {

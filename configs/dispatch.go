@@ -578,6 +578,7 @@ type ConfigError struct {
 	Value any
 }
 
+// Error returns "key: rule, got \"value\"".
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("%s: %s, got %q", e.Key, e.Rule, fmt.Sprint(e.Value))
 }

@@ -23,6 +23,7 @@ func (s *Service) Collector() prometheus.Collector { return collector{s} }
 
 type collector struct{ s *Service }
 
+// Describe sends every metric description.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{depthDesc, ageDesc, heldDesc, leaseDesc, deadDesc, availDesc} {
 		ch <- d
@@ -30,6 +31,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	c.s.outcomes.Describe(ch)
 }
 
+// Collect reads each vendor's queue figures (one script per vendor).
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
