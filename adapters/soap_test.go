@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -133,4 +134,19 @@ func TestEnvelope(t *testing.T) {
 	if got := string(Envelope([]byte(`<a/>`), "1.2")); !strings.Contains(got, NamespaceSOAP12) {
 		t.Errorf("Envelope(1.2) = %s, want the 1.2 namespace", got)
 	}
+}
+
+func FuzzEnvelope(f *testing.F) {
+	for _, s := range []string{okEnvelope, fault12, `<TaskEvent><TaskId>1</TaskId></TaskEvent>`, `<?xml version="1.0"?><a/>`, "", "<?xml", "plain"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out := Envelope(b, "1.1")
+		if f, err := ParseFault(b); err == nil && f == nil && bytes.Equal(out, b) {
+			return // already an envelope (or no element at all) and unchanged
+		}
+		if !bytes.Contains(out, []byte(`<soap:Envelope xmlns:soap="`+NamespaceSOAP11+`"><soap:Body>`)) && !bytes.Equal(out, b) {
+			t.Errorf("Envelope(%q) = %q: neither wrapped nor unchanged", b, out)
+		}
+	})
 }
