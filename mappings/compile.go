@@ -16,7 +16,6 @@ import (
 
 	"github.com/equus/sogateway/internal/model"
 	"github.com/tidwall/gjson"
-	"gopkg.in/yaml.v3"
 )
 
 // tkind is the kind of place a rule writes to.
@@ -1553,5 +1552,3 @@ func keys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-var _ = yaml.Node{}
