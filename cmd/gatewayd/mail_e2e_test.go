@@ -101,6 +101,12 @@ func TestBinaryMailAcknowledgesAndUpdatesATask(t *testing.T) {
 	if q, p := mailboxCount(t, dc.Addr(), "Quarantine"), mailboxCount(t, dc.Addr(), "Processed"); q != 1 || p != 2 {
 		t.Errorf("Quarantine %d, Processed %d; want 1 and 2", q, p)
 	}
+	if _, _, m := do(t, "GET", g.URL+"/readyz", ""); !strings.Contains(fmt.Sprint(m["checks"]), "mail.ssp7") {
+		t.Errorf("readyz lacks the mailbox: %v", m)
+	}
+	if code, _, _ := do(t, "GET", g.URL+"/metrics", ""); code != 200 {
+		t.Errorf("/metrics = %d", code)
+	}
 	if strings.Contains(g.Logs(), testutil.DovecotPassword) {
 		t.Errorf("the IMAP password reached the log")
 	}

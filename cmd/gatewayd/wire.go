@@ -313,6 +313,14 @@ func rulesOf(spec *mappings.MailSpec) *mail.Rules {
 }
 
 func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink) {
+	var intakes []*mail.Intake
+	defer func() {
+		if len(intakes) > 0 {
+			if err := gw.Registry().Register(mail.Collector(intakes...)); err != nil {
+				log.Error("mail metrics not registered", "err", err)
+			}
+		}
+	}()
 	names := make([]string, 0, len(cfg.Partners))
 	for n := range cfg.Partners {
 		names = append(names, n)
@@ -340,6 +348,7 @@ func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logg
 			TLS: mail.TLSMode(mb.TLS), Inbox: mb.Inbox, Processed: mb.Processed, Quarantine: mb.Quarantine, PollInterval: mb.PollInterval},
 			rulesOf(m.Spec().Mail), &mailTranslator{partner: name, reg: reg, settings: p.Settings}, sink,
 			&mail.DirStore{Dir: cfg.Attachments.Dir}, &mail.Options{Logger: log})
+		intakes = append(intakes, in)
 		gw.AddCheck("mail."+name, func(context.Context) gateway.CheckResult {
 			st := in.Status()
 			return gateway.CheckResult{OK: st.Connected, Detail: st}
