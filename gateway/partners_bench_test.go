@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/equus/sogateway/internal/intake"
+	"github.com/equus/sogateway/internal/store"
+	"github.com/equus/sogateway/internal/testutil"
+)
+
+// BenchmarkEMGUpdate measures an EMG Update end to end (body checks, RSA
+// signature verification, mapping, commit through intake to Redis, signed
+// Ack) against a bare gin handler that parses the same body and does one
+// Redis write, in the same run and on the same Redis. Both report req/s.
+// The requests are signed before the timer starts (signing is the
+// partner's cost). Run with GATEWAY_INTEGRATION=1 to add a real redis-server.
+func BenchmarkEMGUpdate(b *testing.B) {
+	type redisCase struct {
+		name string
+		rdb  func(b *testing.B) redis.UniversalClient
+	}
+	cases := []redisCase{{"miniredis", func(b *testing.B) redis.UniversalClient {
+		_, c := testutil.MiniRedis(b)
+		return c
+	}}}
+	if testutil.Integration() {
+		cases = append(cases, redisCase{"redis-server", func(b *testing.B) redis.UniversalClient {
+			return testutil.StartRedis(b).Client()
+		}})
+	}
+	for _, rc := range cases {
+		b.Run(rc.name+"/gateway", func(b *testing.B) {
+			rdb := rc.rdb(b)
+			svc := intake.New(store.New(rdb, nil), nil)
+			r := newRig(b, intakeBackend("bench", svc), nil, nil)
+			ack := func(body string) int {
+				req := httptest.NewRequest(http.MethodPost, "/partners/emg/messages", bytes.NewReader([]byte(body)))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				r.engine.ServeHTTP(w, req)
+				return w.Code
+			}
+			if code := ack(r.emgEnvelope(emgTask("00000000-0000-0000-0000-00000000c0de", "Create", "TroubleTicket.ManagedService", emgCreateBody))); code != 201 {
+				b.Fatalf("create = %d", code)
+			}
+			bodies := emgUpdates(b, r, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if code := ack(bodies[i]); code != 202 {
+					b.Fatalf("update %d = %d", i, code)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+		b.Run(rc.name+"/bare-gin", func(b *testing.B) {
+			rdb := rc.rdb(b)
+			r := newRig(b, newFakeBackend(nil), nil, nil)
+			e := gin.New()
+			e.POST("/bare", func(c *gin.Context) {
+				body, err := c.GetRawData()
+				if err != nil {
+					c.Status(http.StatusBadRequest)
+					return
+				}
+				var env struct {
+					Task struct {
+						ID string `json:"Id"`
+					} `json:"Task"`
+				}
+				if err := json.Unmarshal(body, &env); err != nil {
+					c.Status(http.StatusBadRequest)
+					return
+				}
+				if err := rdb.Set(c.Request.Context(), "bare:"+env.Task.ID, body, 0).Err(); err != nil {
+					c.Status(http.StatusServiceUnavailable)
+					return
+				}
+				c.Status(http.StatusAccepted)
+			})
+			bodies := emgUpdates(b, r, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest(http.MethodPost, "/bare", bytes.NewReader([]byte(bodies[i])))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				e.ServeHTTP(w, req)
+				if w.Code != 202 {
+					b.Fatalf("bare %d = %d", i, w.Code)
+				}
+			}
+			b.StopTimer()
+			if n, _ := rdb.DBSize(context.Background()).Result(); n < int64(b.N) {
+				b.Fatalf("bare handler wrote %d keys, want %d", n, b.N)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
+// emgUpdates returns n signed Update envelopes with distinct Task ids for the
+// ticket the benchmark created.
+func emgUpdates(b *testing.B, r *rig, n int) []string {
+	b.Helper()
+	states := []string{"InProgress", "Pending Customer Input", "InProgress", "Resolved"}
+	out := make([]string, n)
+	for i := range out {
+		body := fmt.Sprintf(`{"RequestorId":"123456789","ServicerId":"1-199912345789","State":%q,"Description":"Ticket 1-199912345789 has been updated (%d)"}`, states[i%len(states)], i)
+		out[i] = r.emgEnvelope(emgTask(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "Update", "BreakFix", body))
+	}
+	return out
+}
