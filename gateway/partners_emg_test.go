@@ -80,12 +80,15 @@ func TestEMGCreateUpdateAck(t *testing.T) {
 		if id == "" {
 			t.Fatal("no order for RequestorId 123456789 after the Create")
 		}
+		if ack.Get("Body.ServicerId").String() != id {
+			t.Fatalf("create Ack ServicerId = %q, want our ticket id %s", ack.Get("Body.ServicerId"), id)
+		}
 		// Task sent as a JSON string; Update answered 202.
 		upd := emgTask("4f6ec8d0-902f-4892-aa31-8bfed1edc075", "Update", "BreakFix", `{"RequestorId":"123456789","ServicerId":"1-199912345789","State":"InProgress","Description":"Ticket 1-199912345789 has been scheduled"}`)
 		quoted, _ := json.Marshal(upd)
 		code, ack = r.emg(`{"Task":` + string(quoted) + `,"Signature":"` + signTask(t, r.ks.partner, upd) + `"}`)
-		if code != 202 || ack.Get("OriginationVerb").String() != "Update" || ack.Get("Body.ServicerId").String() != "1-199912345789" {
-			t.Fatalf("update Ack = %d %s, want 202 with the ServicerId", code, ack.Raw)
+		if code != 202 || ack.Get("OriginationVerb").String() != "Update" || ack.Get("Body.ServicerId").String() != id {
+			t.Fatalf("update Ack = %d %s, want 202 with our ticket id %s as ServicerId (the mapping's ack render)", code, ack.Raw, id)
 		}
 		o := lastOrder(t, b, id)
 		if o.Status != model.StatusInProgress || o.Refs.Servicer != "1-199912345789" {
@@ -144,8 +147,9 @@ func TestEMGRefusals(t *testing.T) {
 			{"unknown Task member", r.emgEnvelope(strings.Replace(task, `"Version"`, `"Versoin"`, 1)), 400, "Versoin"},
 			{"Task is a number", `{"Task":5,"Signature":"` + signTask(t, r.ks.partner, "5") + `"}`, 400, "Task must be an object"},
 			{"Update of an unknown ticket", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000002", "Update", "BreakFix", `{"RequestorId":"nope","ServicerId":"nope","State":"Open"}`)), 404, "not found"},
-			{"unknown State", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000003", "Update", "BreakFix", `{"RequestorId":"x","State":"Sleeping"}`)), 400, "Sleeping"},
-			{"missing mandatory Description", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000004", "Create", "TroubleTicket.ManagedService", `{"RequestorId":"r-2"}`)), 400, "Description"},
+			{"unknown State", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000003", "Update", "BreakFix", `{"RequestorId":"x","ServicerId":"1-1","State":"Sleeping"}`)), 400, "Sleeping"},
+			{"missing mandatory Description", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000004", "Create", "TroubleTicket.ManagedService",
+				strings.Replace(emgCreateBody, `"Description":"Create Trouble Ticket",`, "", 1))), 400, "Task.Body.Description: is required"},
 			{"unknown Verb", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000005", "Delete", "BreakFix", `{"RequestorId":"x"}`)), 400, "kind"},
 		}
 		for _, c := range cases {

@@ -29,51 +29,6 @@ import (
 	"github.com/equus/sogateway/mappings"
 )
 
-// testEMGMapping is the EMG mapping the partner tests run against until the
-// shipped mappings/emg lands: the envelope, Create and Update, Source and
-// signatures are what the gateway handles; the rules are the mapping's.
-const testEMGMapping = `partner: emg
-description: EMG messages (test mapping of the gateway tests).
-protocols: [rest]
-auth:
-  kind: rsa-pkcs1v15-sha256
-  signature_field: Signature
-  public_key_file_env: EMG_PUBLIC_KEY_FILE
-  signing_key_file_env: EMG_SIGNING_KEY_FILE
-routes:
-  - {name: messages, method: POST, path: /messages, kinds: [create, update]}
-unwrap: [Task]
-message_id: Task.Id
-maps:
-  state:
-    status: true
-    ignore_case: true
-    values: {Open: acknowledged, InProgress: in_progress, Resolved: resolved, Closed: closed, Cancelled: cancelled, "Pending Customer Input": pending_input}
-inbound:
-  - kind: create
-    match: {path: Task.Verb, equals: Create}
-    event: order.created
-    create: true
-    rules:
-      - {to: target.requestor, from: Task.Body.RequestorId, type: string, required: true}
-      - {to: refs.requestor, from: Task.Body.RequestorId, type: string}
-      - {to: refs.servicer, from: Task.Body.SupplierTicketNumber, type: string}
-      - {to: fields.description, from: Task.Body.Description, type: string, required: true, do: [{truncate: 4000}]}
-      - {to: fields.short_description, from: Task.Body.ShortDescription, type: string, do: [{truncate: 160}]}
-      - {to: fields.impact, from: Task.Body.Impact, type: string, pattern: '^(High|Medium|Low)$'}
-  - kind: update
-    match: {path: Task.Verb, equals: Update}
-    event: order.status_changed
-    require: {exists: true}
-    rules:
-      - {to: target.requestor, from: Task.Body.RequestorId, type: string}
-      - {to: target.servicer, from: Task.Body.ServicerId, type: string}
-      - {to: refs.servicer, from: Task.Body.ServicerId, type: string}
-      - {to: status, from: Task.Body.State, type: string, required: true, do: [{map: state}]}
-      - {to: partner_status, from: Task.Body.State, type: string}
-      - {to: fields.description, from: Task.Body.Description, type: string}
-`
-
 // backend is a model.Sink plus what the tests need to arrange and observe
 // the platform side. The same suite runs on the fake, on intake over
 // miniredis and (integration) on intake over a real redis-server.
@@ -322,19 +277,18 @@ func writePEM(t testing.TB, path, typ string, der []byte) {
 	}
 }
 
-// mappingsDir builds a mappings folder for the tests: the shipped pruvan and
-// extend mappings and the test EMG mapping.
+// mappingsDir builds a mappings folder for the tests from the shipped
+// pruvan, extend and emg mappings.
 func mappingsDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"pruvan", "extend"} {
+	for _, p := range []string{"pruvan", "extend", "emg"} {
 		src, err := os.ReadFile(filepath.Join("..", "mappings", p, p+".yaml"))
 		if err != nil {
 			t.Fatalf("shipped mapping %s: %v", p, err)
 		}
 		writeMapping(t, dir, p, src)
 	}
-	writeMapping(t, dir, "emg", []byte(testEMGMapping))
 	return dir
 }
 

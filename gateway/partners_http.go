@@ -1020,10 +1020,13 @@ func (k *call) ack(code int, reason string, out *model.Outcome) {
 		}
 	}
 	a.CreateTimeUTC = at.UTC().Format("2006-01-02T15:04:05.000Z")
-	taskJSON, err := json.Marshal(a)
-	if err != nil {
-		WriteError(k.c, fmt.Errorf("gateway: ack: %w", err))
-		return
+	taskJSON := k.renderAck(&a, out)
+	if taskJSON == nil {
+		var err error
+		if taskJSON, err = json.Marshal(a); err != nil {
+			WriteError(k.c, fmt.Errorf("gateway: ack: %w", err))
+			return
+		}
 	}
 	body := make([]byte, 0, len(taskJSON)+400)
 	body = append(body, `{"Task":`...)
@@ -1041,6 +1044,33 @@ func (k *call) ack(code int, reason string, out *model.Outcome) {
 	}
 	body = append(body, '}')
 	k.c.Data(code, "application/json; charset=utf-8", body)
+}
+
+// renderAck renders the Ack's Task with the mapping's "ack" render, when it
+// declares one and the message was committed (the render reads the order);
+// nil means the built-in shape is used.
+func (k *call) renderAck(a *emgAck, out *model.Outcome) []byte {
+	if out == nil || out.Order == nil || k.m == nil || !contains(k.m.Renders(), "ack") {
+		return nil
+	}
+	extra := map[string]any{"message_id": a.ID, "source": a.Source, "resource": a.Resource, "now": a.CreateTimeUTC,
+		"origination_id": a.OriginationID, "origination_verb": a.OriginationVerb, "status_code": a.Body.StatusCode}
+	r, err := k.m.Render("ack", out.Order, out.Event, extra)
+	if err != nil {
+		k.ps.log.Error("partner ack render failed; answering the built-in shape", "partner", k.p.name, "error", err.Error())
+		return nil
+	}
+	task := gjson.GetBytes(r.Body, "Task")
+	if !task.IsObject() {
+		return nil
+	}
+	b := []byte(task.Raw)
+	if len(a.Body.Warnings) > 0 {
+		if w, err := sjson.SetBytes(b, "Body.Warnings", a.Body.Warnings); err == nil {
+			b = w
+		}
+	}
+	return b
 }
 
 // --- OpenAPI -----------------------------------------------------------------
