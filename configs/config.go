@@ -213,6 +213,9 @@ func (c *Config) Validate() error {
 	if err := c.Dispatch.Validate("dispatch"); err != nil {
 		others = append(others, err)
 	}
+	if err := c.Dispatch.ValidateVendors(c.Vendors); err != nil {
+		others = append(others, err)
+	}
 	for name, v := range c.Vendors {
 		if v.Disabled && v.Endpoint == "" {
 			continue

@@ -60,6 +60,8 @@ type Gateway struct {
 	mu      sync.RWMutex
 	checks  map[string]Check
 	openapi map[string]any
+
+	onMessage func(ctx context.Context, o *model.Order, ev *model.Event)
 }
 
 // New builds the gin engine with middleware, operations endpoints and the
@@ -95,6 +97,12 @@ func New(d Deps) *Gateway {
 // SetOwners sets how the platform API finds a partner's field ownership
 // (from its live mapping); call it before serving.
 func (g *Gateway) SetOwners(f func(partner string) map[string]model.Owner) { g.d.Owners = f }
+
+// SetOnMessage sets what happens after the platform adds a message to an
+// order (dispatch sends it to the vendors whose definitions ask for it).
+func (g *Gateway) SetOnMessage(f func(ctx context.Context, o *model.Order, ev *model.Event)) {
+	g.onMessage = f
+}
 
 // Engine returns the gin engine for mounting further routes.
 func (g *Gateway) Engine() *gin.Engine { return g.engine }

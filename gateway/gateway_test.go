@@ -183,3 +183,26 @@ func TestReadyzEmbeddedWarnsButStaysReady(t *testing.T) {
 		t.Fatalf("embedded readyz = %d %s, want 200 with the warning", code, b)
 	}
 }
+
+func TestPlatformMessageIsAnOutboundEvent(t *testing.T) {
+	e := newEnv(t, nil, true)
+	_, _, o := e.do(t, "POST", "/v1/orders", "application/json", `{"partner":"ssp7","refs":{"requestor":"T-9"}}`)
+	id := o["id"].(string)
+	code, _, p := e.do(t, "POST", "/v1/orders/"+id+"/messages", "application/json", `{"text":"  "}`)
+	if code != 422 || !strings.Contains(p["detail"].(string), "text") {
+		t.Fatalf("empty message = %d %v, want 422 naming text", code, p)
+	}
+	code, _, m := e.do(t, "POST", "/v1/orders/"+id+"/messages", "application/json", `{"text":"Please send an ETA","author":"desk"}`)
+	if code != 201 || m["version"].(float64) != 2 {
+		t.Fatalf("message = %d %v, want 201 at version 2", code, m)
+	}
+	_, _, evs := e.do(t, "GET", "/v1/orders/"+id+"/events", "", "")
+	last := evs["events"].([]any)[1].(map[string]any)
+	if last["type"] != "order.message" || last["direction"] != "out" {
+		t.Fatalf("last event = %v, want order.message out", last)
+	}
+	_, _, got := e.do(t, "GET", "/v1/orders/"+id, "", "")
+	if msgs := got["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["text"] != "Please send an ETA" {
+		t.Fatalf("messages = %v", got["messages"])
+	}
+}

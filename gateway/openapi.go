@@ -50,6 +50,8 @@ func basePaths() map[string]any {
 				"/v1/schema#/$defs/Patch"),
 		},
 		"/v1/orders/{id}/events": map[string]any{"parameters": idParam, "get": op("The order's canonical events, oldest first", "200", "404")},
+		"/v1/orders/{id}/messages": map[string]any{"parameters": idParam, "post": withBody(op("Add an update text from the platform (event order.message, direction out); dispatched to vendors whose definitions ask for messages", "201", "404", "409", "422"),
+			"#/components/schemas/Message")},
 	}
 }
 

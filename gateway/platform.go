@@ -46,6 +46,36 @@ func (g *Gateway) mountPlatform(v1 *gin.RouterGroup) {
 	v1.GET("/orders/:id", g.getOrder)
 	v1.PATCH("/orders/:id", g.patchOrder)
 	v1.GET("/orders/:id/events", g.orderEvents)
+	v1.POST("/orders/:id/messages", g.postMessage)
+}
+
+// messageRequest is the body of POST /v1/orders/{id}/messages: an update text
+// from the platform side (SSP7 "Update", direction Out).
+type messageRequest struct {
+	Text   string `json:"text"`
+	Author string `json:"author"`
+}
+
+func (g *Gateway) postMessage(c *gin.Context) {
+	var req messageRequest
+	if !readJSON(c, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		WriteError(c, &model.ValidationError{Field: "text", Rule: "is required"})
+		return
+	}
+	o, ev, err := g.d.Intake.AddMessage(c.Request.Context(), c.Param("id"), model.Message{
+		Direction: model.DirectionOut, Author: req.Author, Text: req.Text, Protocol: model.ProtocolPlatform})
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	if g.onMessage != nil {
+		g.onMessage(c.Request.Context(), o, ev)
+	}
+	c.Header("ETag", etag(o.Version))
+	c.JSON(http.StatusCreated, gin.H{"order_id": o.ID, "event": ev, "version": o.Version})
 }
 
 // readJSON decodes the request body strictly into v: unknown fields, trailing

@@ -19,6 +19,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/equus/sogateway/adapters"
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/gateway"
 	"github.com/equus/sogateway/gateway/partnerauth"
@@ -362,9 +363,23 @@ func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logg
 }
 
 func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, setPatched func(func(context.Context, *model.Order, *model.Order))) error {
-	q := queue.New(st.Client(), &queue.Options{Prefix: cfg.Redis.Prefix, LeaseFor: cfg.Dispatch.LeaseFor, Logger: log})
+	maxAge := cfg.Dispatch.Retry.MaxAge
+	for _, v := range cfg.Vendors {
+		if v.Retry != nil && v.Retry.MaxAge > maxAge {
+			maxAge = v.Retry.MaxAge // the queue's cap must not cut a vendor's longer policy short
+		}
+	}
+	q := queue.New(st.Client(), &queue.Options{Prefix: cfg.Redis.Prefix, LeaseFor: cfg.Dispatch.LeaseFor,
+		MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, MaxAge: maxAge, Logger: log})
 	svc := dispatch.New(st, q, dispatch.MappingRenderer{Mappings: reg}, &dispatch.Options{
-		Vendors: cfg.Vendors, Dispatch: cfg.Dispatch, Prefix: cfg.Redis.Prefix, Logger: log})
+		Vendors: cfg.Vendors, Dispatch: cfg.Dispatch, Prefix: cfg.Redis.Prefix, Logger: log,
+		AdapterEnv: &adapters.Env{Attachments: adapters.DirStore{Dir: cfg.Attachments.Dir}}})
+	gw.SetOnMessage(func(ctx context.Context, o *model.Order, ev *model.Event) {
+		if _, err := svc.OnEvent(ctx, o, ev); err != nil {
+			log.WarnContext(ctx, "message not dispatched", "order", o.ID, "err", err)
+		}
+	})
+	gw.AddOpenAPIPaths(gateway.DispatchOpenAPIPaths())
 	setPatched(func(ctx context.Context, before, after *model.Order) {
 		if _, err := svc.OnPatched(ctx, before, after); err != nil {
 			log.WarnContext(ctx, "update of values not dispatched", "order", after.ID, "err", err)

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/equus/sogateway/internal/model"
@@ -98,4 +99,37 @@ func (s *Service) PatchOrder(ctx context.Context, id string, version int64, p *m
 		s.opt.OnPatched(ctx, before, cur)
 	}
 	return cur, ev, nil
+}
+
+// AddMessage appends a platform message to order id (retrying on concurrent
+// writers) and records an order.message event, direction out.
+func (s *Service) AddMessage(ctx context.Context, id string, m model.Message) (*model.Order, *model.Event, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		cur, err := s.st.GetOrder(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cur.Status.Terminal() {
+			return nil, nil, model.Conflict("status", "the order is %s", cur.Status)
+		}
+		now := s.opt.Now().UTC()
+		m.ID, m.At = s.opt.NewID(), now
+		if _, err := cur.Apply(&model.Patch{Messages: []model.Message{m}}, model.ApplyOptions{Now: now}); err != nil {
+			return nil, nil, err
+		}
+		if err := cur.Validate(); err != nil {
+			return nil, nil, err
+		}
+		ev := &model.Event{ID: s.opt.NewID(), Type: model.EventOrderMessage, Direction: model.DirectionOut, Partner: cur.Partner,
+			Protocol: model.ProtocolPlatform, At: now, Data: map[string]any{"text": m.Text, "request_type": "Update"}}
+		err = s.st.UpdateOrder(ctx, cur, ev)
+		if errors.Is(err, model.ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return cur, ev, nil
+	}
+	return nil, nil, fmt.Errorf("intake: order %s kept changing: %w", id, model.ErrVersionConflict)
 }
