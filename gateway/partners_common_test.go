@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/mappings"
 )
 
 // TestPartnersBadInput sends each kind of bad input to each partner and
@@ -231,5 +232,17 @@ func TestPartnersStoreDownAnswers503(t *testing.T) {
 	code, ack := r.emg(r.emgEnvelope(emgTask("dddddddd-0000-0000-0000-000000000001", "Create", "TroubleTicket.ManagedService", emgCreateBody)))
 	if code != 503 {
 		t.Fatalf("emg = %d %s, want a 503 Ack", code, ack.Raw)
+	}
+}
+
+func TestMappingHeadersDropCredentials(t *testing.T) {
+	h := http.Header{}
+	h.Set("X-Extend-Access-Token", "secret-token")
+	h.Set("Authorization", "Basic eDp5")
+	h.Set("Cookie", "s=1")
+	h.Set("X-Request-Id", "r1")
+	got := mappingHeaders(h, &mappings.Auth{Kind: "apikey", Header: "x-extend-access-token"})
+	if len(got) != 1 || got["X-Request-Id"] != "r1" {
+		t.Fatalf("mappingHeaders() = %v, want only X-Request-Id", got)
 	}
 }

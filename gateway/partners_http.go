@@ -412,12 +412,7 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 		for _, prm := range c.Params {
 			params[prm.Key] = prm.Value
 		}
-		headers := make(map[string]string, len(c.Request.Header))
-		for h, vs := range c.Request.Header {
-			if len(vs) > 0 {
-				headers[h] = vs[0]
-			}
-		}
+		headers := mappingHeaders(c.Request.Header, p.spec.Auth)
 		batch, err := k.m.Translate(mappings.Input{Protocol: model.ProtocolREST, Route: routeName, Headers: headers,
 			Params: params, Body: doc, Settings: st.settings})
 		if err != nil {
@@ -452,6 +447,25 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 		}
 		k.answer(results)
 	}
+}
+
+// mappingHeaders returns the first value of each request header for the
+// mapping, without credentials: a mapping rule cannot copy them into an order.
+func mappingHeaders(h http.Header, a *mappings.Auth) map[string]string {
+	out := make(map[string]string, len(h))
+	for name, vs := range h {
+		switch http.CanonicalHeaderKey(name) {
+		case "Authorization", "Proxy-Authorization", "Cookie":
+			continue
+		}
+		if a != nil && a.Header != "" && http.CanonicalHeaderKey(name) == http.CanonicalHeaderKey(a.Header) {
+			continue
+		}
+		if len(vs) > 0 {
+			out[name] = vs[0]
+		}
+	}
+	return out
 }
 
 // paramScope returns "@" and a digest of the route parameters, or "" when
