@@ -178,3 +178,47 @@ func TestEMGTruncationWarningInAck(t *testing.T) {
 		t.Fatalf("Ack = %d %s, want 201 with one truncation warning", code, ack.Raw)
 	}
 }
+
+// TestEMGEveryResource posts an Update for every resource of seed 003 (and
+// EMG's Ack of an order we submitted) onto one open ticket per resource.
+func TestEMGEveryResource(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		cases := []struct {
+			resource, body string
+			status         model.Status
+		}{
+			{"BreakFix", `{"RequestorId":"R-BF","ServicerId":"1-1","State":"Resolved - Servicer","Description":"Ticket resolved"}`, model.StatusResolved},
+			{"Shipping", `{"RequestorId":"R-SH","ServicerId":"1-2","State":"InProgress","Description":"Ticket updated"}`, model.StatusInProgress},
+			{"WorkVisit", `{"RequestorId":"R-WV","ServicerId":"1-3","State":"Closed"}`, model.StatusClosed},
+			{"SmartHands", `{"RequestorId":"R-SM","ServicerId":"1-4","State":"Pending Customer Input","SubState":"Pending Expedite Negotiation"}`, model.StatusPendingInput},
+			{"CrossConnect", `{"RequestorId":"R-CC","ServicerId":"1-5","State":"Cancelled","StatusCode":"200","Activity":"x"}`, model.StatusCancelled},
+		}
+		for i, c := range cases {
+			t.Run(c.resource, func(t *testing.T) {
+				ref := gjson.Get(c.body, "RequestorId").String()
+				o := b.create(t, &model.Order{Partner: "emg", ServiceType: c.resource, Refs: model.Refs{Requestor: ref}})
+				task := emgTask("e0000000-0000-0000-0000-00000000000"+strconv.Itoa(i), "Update", c.resource, c.body)
+				code, ack := r.emg(r.emgEnvelope(task))
+				if code != 202 || ack.Get("OriginationVerb").String() != "Update" || ack.Get("Resource").String() != c.resource {
+					t.Fatalf("Ack = %d %s, want 202 for %s", code, ack.Raw, c.resource)
+				}
+				got := lastOrder(t, b, o.ID)
+				if got.Status != c.status || got.PartnerStatus != gjson.Get(c.body, "State").String() {
+					t.Fatalf("order = %s (%s), want %s", got.Status, got.PartnerStatus, c.status)
+				}
+			})
+		}
+		t.Run("Ack of our order", func(t *testing.T) {
+			o := b.create(t, &model.Order{Partner: "emg", ServiceType: "BreakFix", Refs: model.Refs{Requestor: "R-ACK"}})
+			task := `{"Id":"e1000000-0000-0000-0000-000000000001","Source":"` + testSource + `","Verb":"Ack","Resource":"BreakFix","ContentType":"application/json","CreateTimeUTC":"2019-12-13T15:45:04.553Z","Version":"1.0","OriginationId":"9f000000-0000-0000-0000-000000000001","OriginationVerb":"Create","Body":{"RequestorId":"R-ACK","ServicerId":"1-199912345789","StatusCode":201}}`
+			code, ack := r.emg(r.emgEnvelope(task))
+			if code != 202 || ack.Get("OriginationVerb").String() != "Ack" {
+				t.Fatalf("Ack = %d %s, want 202", code, ack.Raw)
+			}
+			if got := lastOrder(t, b, o.ID); got.Status != model.StatusAcknowledged || got.Refs.Servicer != "1-199912345789" {
+				t.Fatalf("order = %s servicer %q, want acknowledged with EMG's ServicerId", got.Status, got.Refs.Servicer)
+			}
+		})
+	})
+}

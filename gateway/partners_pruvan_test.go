@@ -256,3 +256,57 @@ func TestPruvanStatusRules(t *testing.T) {
 		})
 	}
 }
+
+// TestPruvanUpdateStatusRows walks the seed's Update rows through HTTP.
+func TestPruvanUpdateStatusRows(t *testing.T) {
+	cases := []struct {
+		mode, status string
+		wantStatus   model.Status
+		wantFlag     model.Flag
+		refused      string
+	}{
+		{"external", "", model.StatusNew, "", ""},
+		{"internal", "unassigned", model.StatusNew, "", ""},
+		{"external", "unassigned", "", "", "internal integrations only"},
+		{"internal", "assigned", model.StatusSent, "", ""},
+		{"external", "assigned", "", "", "internal integrations only"},
+		{"external", "accepted", "", "", "not advised"},
+		{"external", "rejected", "", "", "not advised"},
+		{"external", "rush", model.StatusNew, model.FlagRush, ""},
+		{"external", "rework", model.StatusNew, model.FlagRework, ""},
+		{"external", "canceled", model.StatusCancelled, "", ""},
+		{"external", "complete", "", "", "not advised"},
+		{"external", "invoiced", "", "", "not advised"},
+		{"external", "submitted", "", "", "not advised"},
+		{"external", "closed", model.StatusClosed, "", ""},
+		{"external", "deleted", "", "", "not advised"},
+	}
+	for _, c := range cases {
+		t.Run(c.mode+"/"+c.status, func(t *testing.T) {
+			b := newFakeBackend(t)
+			r := newRig(t, b, nil, &PartnerOptions{Settings: map[string]map[string]string{"pruvan": {"integration": c.mode}}})
+			if code, m := r.pruvan(`{"workOrders":[{"workOrderNumber":"U-1","address1":"1 Main","city":"Austin","state":"TX","zip":"78701","services":[{"serviceName":"Mow"}]}]}`); code != 200 {
+				t.Fatalf("create = %d %v", code, m)
+			}
+			status := ""
+			if c.status != "" {
+				status = `,"status":"` + c.status + `"`
+			}
+			code, m := r.pruvan(`{"workOrders":[{"workOrderNumber":"U-1","clientStatus":"Remote Order Status is pending"` + status + `}]}`)
+			_, u, _, errs := counts(t, m)
+			if c.refused != "" {
+				if code != 200 || u != 0 || len(errs) != 1 || !strings.Contains(string(mustJSON(errs)), c.refused) {
+					t.Fatalf("update = %d %v, want the order refused mentioning %q", code, m, c.refused)
+				}
+				return
+			}
+			if code != 200 || u != 1 || errs != nil {
+				t.Fatalf("update = %d %v, want updated 1", code, m)
+			}
+			o := lastOrder(t, b, b.find(t, "pruvan", "requestor", "U-1"))
+			if o.Status != c.wantStatus || (c.wantFlag != "" && !o.HasFlag(c.wantFlag)) || o.ClientStatus == "" {
+				t.Fatalf("order = status %s flags %v client %q, want %s %s", o.Status, o.Flags, o.ClientStatus, c.wantStatus, c.wantFlag)
+			}
+		})
+	}
+}
