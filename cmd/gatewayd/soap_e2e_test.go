@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -75,5 +77,42 @@ func TestBinarySOAPWithRealClients(t *testing.T) {
 	}
 	if strings.Contains(g.Logs(), "s3cret-pw") {
 		t.Fatalf("the SOAP password reached the log")
+	}
+}
+
+// TestBinarySOAPRepeatedCallAppliesOnce posts the same UpdateMessage twice:
+// the same result comes back and the order gets one event.
+func TestBinarySOAPRepeatedCallAppliesOnce(t *testing.T) {
+	testutil.RequireIntegration(t)
+	srv := testutil.StartRedis(t)
+	g := startGateway(t, "REDIS_URL="+srv.URL(), "SSP7_SOAP_USER=legacy", "SSP7_SOAP_PASSWORD=pw")
+	_, _, o := do(t, "POST", g.URL+"/v1/orders", `{"partner":"ssp7","refs":{"requestor":"T-42"}}`)
+	env := `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+<ProcessInstanceTaskExternalUpdateMessage xmlns="http://tempuri.org/"><taskId>T-42</taskId><message>Parts ordered</message></ProcessInstanceTaskExternalUpdateMessage>
+</soap:Body></soap:Envelope>`
+	var bodies []string
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("POST", g.URL+"/Workflow/WebService/WorkflowService.asmx", strings.NewReader(env))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"http://tempuri.org/ProcessInstanceTaskExternalUpdateMessage"`)
+		req.SetBasicAuth("legacy", "pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("call %d = %d %s", i, resp.StatusCode, b)
+		}
+		bodies = append(bodies, string(b))
+	}
+	if bodies[0] != bodies[1] {
+		t.Errorf("repeated call answered differently:\n%s\n%s", bodies[0], bodies[1])
+	}
+	_, _, evs := do(t, "GET", g.URL+"/v1/orders/"+o["id"].(string)+"/events", "")
+	if n := len(evs["events"].([]any)); n != 2 {
+		t.Fatalf("%d events after a repeated call, want 2 (created + one message)", n)
 	}
 }
