@@ -241,6 +241,14 @@ func TestPruvanStatusRules(t *testing.T) {
 		{"internal", create("S-6", `,"status":"assigned","assignedTo":"tech1"`), 1, ""},
 		{"external", create("S-7", `,"assignedTo":"tech1"`), 0, "assignedTo"},
 		{"external", create("S-8", `,"status":"closed"`), 0, "not advised"},
+		{"internal", create("S-9", `,"status":"accepted"`), 0, "not advised"},
+		{"internal", create("S-A", `,"status":"rejected"`), 0, "not advised"},
+		{"internal", create("S-B", `,"status":"canceled"`), 0, "not advised"},
+		{"internal", create("S-C", `,"status":"complete"`), 0, "not advised"},
+		{"internal", create("S-D", `,"status":"invoiced"`), 0, "not advised"},
+		{"internal", create("S-E", `,"status":"submitted"`), 0, "not advised"},
+		{"internal", create("S-F", `,"status":"deleted"`), 0, "not advised"},
+		{"external", create("S-G", `,"status":"assigned"`), 0, "internal integrations only"},
 	}
 	for _, c := range cases {
 		t.Run(c.mode+"/"+c.body[27:31], func(t *testing.T) {
@@ -309,4 +317,27 @@ func TestPruvanUpdateStatusRows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPruvanDeletedOrderRecreated: an order deleted on our side is created
+// again by the partner's next create, under a new internal id.
+func TestPruvanDeletedOrderRecreated(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		if code, m := r.pruvan(pruvanCreate); code != 200 {
+			t.Fatalf("create = %d %v", code, m)
+		}
+		first := b.find(t, "pruvan", "requestor", "TESTPOST")
+		del := model.StatusDeleted
+		b.patch(t, first, &model.Patch{Status: &del})
+		again := strings.Replace(pruvanCreate, "Call Office", "Call the office", 1) // a new message, not a retry
+		code, m := r.pruvan(again)
+		if c, _, _, errs := counts(t, m); code != 200 || c != 1 || errs != nil {
+			t.Fatalf("re-create = %d %v, want created 1", code, m)
+		}
+		second := b.find(t, "pruvan", "requestor", "TESTPOST")
+		if second == "" || second == first {
+			t.Fatalf("order after re-create = %q, want a new id (was %s)", second, first)
+		}
+	})
 }
