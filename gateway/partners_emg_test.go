@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,5 +221,38 @@ func TestEMGEveryResource(t *testing.T) {
 				t.Fatalf("order = %s servicer %q, want acknowledged with EMG's ServicerId", got.Status, got.Refs.Servicer)
 			}
 		})
+	})
+}
+
+// TestEMGConcurrentRepeats posts one Task from several goroutines at once:
+// every answer is the same Ack and the ticket gets one event.
+func TestEMGConcurrentRepeats(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		env := r.emgEnvelope(emgTask("12121212-0000-0000-0000-000000000001", "Create", "TroubleTicket.ManagedService", emgCreateBody))
+		const n = 8
+		answers := make(chan string, n)
+		for range n {
+			go func() {
+				req := httptest.NewRequest(http.MethodPost, "/partners/emg/messages", strings.NewReader(env))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				r.engine.ServeHTTP(w, req)
+				answers <- strconv.Itoa(w.Code) + " " + w.Body.String()
+			}()
+		}
+		first := <-answers
+		for range n - 1 {
+			if a := <-answers; a != first {
+				t.Fatalf("answers differ:\n%s\n%s", first, a)
+			}
+		}
+		if !strings.HasPrefix(first, "201 ") {
+			t.Fatalf("answer %s, want 201", first)
+		}
+		id := b.find(t, "emg", "requestor", "123456789")
+		if n := len(inbound(b.events(t, id))); n != 1 {
+			t.Fatalf("%d inbound events, want 1", n)
+		}
 	})
 }
