@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -49,8 +50,14 @@ func BenchmarkEMGUpdate(b *testing.B) {
 				r.engine.ServeHTTP(w, req)
 				return w.Code
 			}
-			if code := ack(r.emgEnvelope(emgTask("00000000-0000-0000-0000-00000000c0de", "Create", "TroubleTicket.ManagedService", emgCreateBody))); code != 201 {
-				b.Fatalf("create = %d", code)
+			// Steady state: every ticket gets at most four updates (an order's
+			// document, and so each commit and Ack render, grows with its messages).
+			for t := 0; t < tickets(b.N); t++ {
+				body := strings.Replace(emgCreateBody, "123456789", fmt.Sprintf("R-%d", t), 1)
+				task := emgTask(fmt.Sprintf("00000000-0000-4000-9000-%012d", t), "Create", "TroubleTicket.ManagedService", body)
+				if code := ack(r.emgEnvelope(task)); code != 201 {
+					b.Fatalf("create = %d", code)
+				}
 			}
 			bodies := emgUpdates(b, r, b.N)
 			b.ReportAllocs()
@@ -108,14 +115,17 @@ func BenchmarkEMGUpdate(b *testing.B) {
 	}
 }
 
-// emgUpdates returns n signed Update envelopes with distinct Task ids for the
-// ticket the benchmark created.
+// tickets is how many tickets n updates are spread over.
+func tickets(n int) int { return (n + 3) / 4 }
+
+// emgUpdates returns n signed BreakFix Update envelopes with distinct Task
+// ids, spread over the tickets R-0 … R-<tickets(n)-1>.
 func emgUpdates(b *testing.B, r *rig, n int) []string {
 	b.Helper()
-	states := []string{"InProgress", "Pending Customer Input", "InProgress", "Resolved"}
+	states := []string{"InProgress", "Pending Customer Input", "InProgress", "Open"}
 	out := make([]string, n)
 	for i := range out {
-		body := fmt.Sprintf(`{"RequestorId":"123456789","ServicerId":"1-199912345789","State":%q,"Description":"Ticket 1-199912345789 has been updated (%d)"}`, states[i%len(states)], i)
+		body := fmt.Sprintf(`{"RequestorId":"R-%d","ServicerId":"1-199912345789","State":%q,"Description":"Ticket 1-199912345789 has been updated (%d)"}`, i%tickets(n), states[i/tickets(n)%len(states)], i)
 		out[i] = r.emgEnvelope(emgTask(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "Update", "BreakFix", body))
 	}
 	return out
