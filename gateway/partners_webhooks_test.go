@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/equus/sogateway/gateway/partnerauth"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/testutil"
+	"github.com/equus/sogateway/mappings"
+)
+
+// hooksMapping is a partner authenticating with Standard Webhooks, to show
+// the scheme end to end (no shipped partner uses it yet).
+const hooksMapping = `partner: hooks
+description: A Standard Webhooks sender (gateway test).
+protocols: [rest]
+auth: {kind: standard-webhooks, secret_env: HOOKS_SECRET}
+routes:
+  - {name: notes, method: POST, path: /orders/:id/notes, kinds: [note]}
+inbound:
+  - kind: note
+    event: order.message
+    require: {exists: true}
+    rules:
+      - {to: target.order_id, from: $params.id, required: true}
+      - {to: message, from: text, type: string, required: true}
+`
+
+const hooksSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// flakySink fails while down is set, then commits to the next sink.
+type flakySink struct {
+	down bool
+	next model.Sink
+}
+
+func (f *flakySink) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome, error) {
+	if f.down {
+		return failingSink{}.Commit(ctx, in)
+	}
+	return f.next.Commit(ctx, in)
+}
+
+func TestStandardWebhooksPartner(t *testing.T) {
+	dir := t.TempDir()
+	writeMapping(t, dir, "hooks", []byte(hooksMapping))
+	reg, err := mappings.NewRegistry(dir, slog.New(slog.DiscardHandler))
+	testutil.Must(t, err)
+	_, rdb := testutil.MiniRedis(t)
+	b := newFakeBackend(t)
+	sink := &flakySink{next: b.sink}
+	e := gin.New()
+	env := map[string]string{"HOOKS_SECRET": hooksSecret}
+	set := RegisterPartners(e, reg, sink, func(k string) string { return env[k] },
+		&PartnerOptions{Replay: partnerauth.NewRedisReplay(rdb), Logger: slog.New(slog.DiscardHandler)})
+	if st := set.Status()["hooks"]; !st.Enabled {
+		t.Fatalf("Status()[hooks] = %+v, want enabled", st)
+	}
+	o := b.create(t, &model.Order{Partner: "hooks"})
+	post := func(id string, ts time.Time, body string) (int, string) {
+		sig, err := partnerauth.SignWebhook(hooksSecret, id, ts, []byte(body))
+		testutil.Must(t, err)
+		req := httptest.NewRequest(http.MethodPost, "/partners/hooks/orders/"+o.ID+"/notes", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		return w.Code, w.Body.String()
+	}
+	now := time.Now()
+	if code, body := post("msg_1", now, `{"text":"hello"}`); code != 200 {
+		t.Fatalf("first delivery = %d %s, want 200", code, body)
+	}
+	if code, body := post("msg_1", now, `{"text":"hello"}`); code != 401 || !strings.Contains(body, "replayed") {
+		t.Fatalf("replay = %d %s, want 401 replayed", code, body)
+	}
+	if code, body := post("msg_2", now.Add(-10*time.Minute), `{"text":"late"}`); code != 401 || !strings.Contains(body, "timestamp") {
+		t.Fatalf("old timestamp = %d %s, want 401", code, body)
+	}
+	// The store is down: 503, and the sender's retry of the same id goes through later.
+	sink.down = true
+	if code, body := post("msg_3", now, `{"text":"retry me"}`); code != 503 {
+		t.Fatalf("store down = %d %s, want 503", code, body)
+	}
+	sink.down = false
+	if code, body := post("msg_3", now, `{"text":"retry me"}`); code != 200 {
+		t.Fatalf("retry after 503 = %d %s, want 200", code, body)
+	}
+	if n := len(b.events(t, o.ID)); n != 2 {
+		t.Fatalf("%d events, want 2 (msg_1, msg_3)", n)
+	}
+}
