@@ -58,6 +58,7 @@ func TestStandardWebhooksPartner(t *testing.T) {
 	_, rdb := testutil.MiniRedis(t)
 	b := newFakeBackend(t)
 	sink := &flakySink{next: b.sink}
+	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	env := map[string]string{"HOOKS_SECRET": hooksSecret}
 	set := RegisterPartners(e, reg, sink, func(k string) string { return env[k] },
