@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
 
 	"github.com/equus/sogateway/internal/model"
@@ -244,5 +245,37 @@ func TestMappingHeadersDropCredentials(t *testing.T) {
 	got := mappingHeaders(h, &mappings.Auth{Kind: "apikey", Header: "x-extend-access-token"})
 	if len(got) != 1 || got["X-Request-Id"] != "r1" {
 		t.Fatalf("mappingHeaders() = %v, want only X-Request-Id", got)
+	}
+}
+
+func TestPartnersMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	r := newRig(t, newFakeBackend(t), nil, &PartnerOptions{Registerer: reg})
+	r.pruvan(pruvanCreate)
+	r.pruvan(pruvanCreate)
+	r.do(http.MethodPost, pruvanURL("wrong"), "application/json", []byte(pruvanCreate), nil)
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"gateway_partner_auth_failures_total partner=pruvan reason=bad credential": 1,
+		"gateway_partner_items_total kind=create outcome=created partner=pruvan":   1,
+		"gateway_partner_items_total kind=create outcome=duplicate partner=pruvan": 1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("metric %s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
@@ -72,6 +73,9 @@ type PartnerOptions struct {
 	MaxBodyBytes int64
 	// MaxDepth caps JSON nesting; default 32.
 	MaxDepth int
+	// Registerer receives the partner metrics (gateway_partner_auth_failures_total,
+	// gateway_partner_items_total); nil means no metrics.
+	Registerer prometheus.Registerer
 }
 
 // PartnerStatus is what /readyz shows of one REST partner.
@@ -94,6 +98,8 @@ type PartnerSet struct {
 	log      *slog.Logger
 	partners map[string]*restPartner
 	names    []string
+	authFail *prometheus.CounterVec
+	items    *prometheus.CounterVec
 }
 
 type restPartner struct {
@@ -147,6 +153,14 @@ func RegisterPartners(r *gin.Engine, reg *mappings.Registry, sink model.Sink, en
 		ps.env = func(string) string { return "" }
 	}
 	ps.log = ps.opt.Logger
+	ps.authFail = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_partner_auth_failures_total",
+		Help: "Partner requests refused by authentication, by partner and reason."}, []string{"partner", "reason"})
+	ps.items = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_partner_items_total",
+		Help: "Partner messages (batch elements) by partner, kind and outcome: created, updated, duplicate, invalid, refused, not_found, conflict, error."},
+		[]string{"partner", "kind", "outcome"})
+	if ps.opt.Registerer != nil {
+		ps.opt.Registerer.MustRegister(ps.authFail, ps.items)
+	}
 	names := reg.Names()
 	sort.Strings(names)
 	for _, name := range names {
@@ -388,6 +402,7 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 		if err != nil {
 			if errors.Is(err, partnerauth.ErrUnauthorized) {
 				ps.log.WarnContext(ctx, "partner authentication failed", "partner", p.name, "route", routeName, "reason", err.Error())
+				ps.authFail.WithLabelValues(p.name, authReason(err)).Inc()
 				k.fail(perr(http.StatusUnauthorized, "", "authentication failed: %s", authReason(err)))
 				return
 			}
@@ -441,6 +456,9 @@ func (ps *PartnerSet) handler(p *restPartner, rt mappings.Route) gin.HandlerFunc
 				ps.log.ErrorContext(ctx, "partner message not committed", "partner", p.name, "route", routeName, "index", i, "error", err.Error())
 			}
 		}
+		for _, r := range results {
+			ps.items.WithLabelValues(p.name, r.item.Kind, outcomeLabel(r)).Inc()
+		}
 		if retry {
 			// The sender must be able to retry what was not committed.
 			_ = v.Release(ctx)
@@ -482,6 +500,28 @@ func paramScope(ps gin.Params) string {
 		h.Write([]byte{0})
 	}
 	return "@" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// outcomeLabel names an item's fate for the items metric.
+func outcomeLabel(r itemResult) string {
+	switch {
+	case r.err == nil && r.out.Duplicate:
+		return "duplicate"
+	case r.err == nil && r.out.Created:
+		return "created"
+	case r.err == nil:
+		return "updated"
+	case errors.Is(r.err, model.ErrNotFound):
+		return "not_found"
+	case errors.Is(r.err, model.ErrConflict):
+		return "conflict"
+	case errors.Is(r.err, model.ErrRefused):
+		return "refused"
+	case errors.Is(r.err, model.ErrInvalid):
+		return "invalid"
+	default:
+		return "error"
+	}
 }
 
 // authReason is the part of an authentication error a partner may read.
