@@ -26,7 +26,7 @@ type PartnerStatus struct {
 	// LastError is the last failed reload of this partner ("" after a good one).
 	LastError string `json:"last_error,omitempty"`
 	// ErrorAt is when LastError happened.
-	ErrorAt time.Time `json:"error_at,omitempty"`
+	ErrorAt time.Time `json:"error_at,omitzero"`
 }
 
 // Registry holds the live mappings. Reload validates the folder and swaps
