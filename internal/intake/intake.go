@@ -78,6 +78,8 @@ type fenceRecord struct {
 	EventID string        `json:"event_id"`
 	Created bool          `json:"created"`
 	Applied model.Applied `json:"applied"`
+	// Version is the order version the message produced.
+	Version int64 `json:"version"`
 }
 
 const maxAttempts = 8
@@ -98,25 +100,38 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		key = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	key = in.Partner + ":" + key
+	// A partner message id is a duplicate forever; a key that is only a digest
+	// of the content is a duplicate while nothing changed the order since, so
+	// the same content sent again after another change applies again.
+	untilChanged := in.MessageID == ""
 	if b, err := s.st.Answer(ctx, key); err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	} else if b != nil {
-		return s.duplicate(ctx, b)
+		out, err := s.duplicate(ctx, b)
+		if err != nil || !untilChanged || out.Order.Version == out.producedVersion {
+			return out.Outcome, err
+		}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		out, err := s.try(ctx, in, key)
+		out, err := s.try(ctx, in, store.Fence{Key: key, UntilChanged: untilChanged})
 		if errors.Is(err, model.ErrVersionConflict) || errors.Is(err, store.ErrExists) {
 			continue
 		}
 		var dup *store.DuplicateError
 		if errors.As(err, &dup) {
-			return s.duplicate(ctx, []byte(dup.Value))
+			d, err := s.duplicate(ctx, []byte(dup.Value))
+			return d.Outcome, err
 		}
 		if err != nil {
 			return nil, err
 		}
-		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied})
-		if _, _, err := s.st.RememberAnswer(ctx, key, rec); err != nil {
+		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied, Version: out.Order.Version})
+		if untilChanged {
+			err = s.st.SetAnswer(ctx, key, rec)
+		} else {
+			_, _, err = s.st.RememberAnswer(ctx, key, rec)
+		}
+		if err != nil {
 			s.opt.Logger.Warn("idempotency answer not stored; the order fence still holds", "err", err)
 		}
 		return out, nil
@@ -124,18 +139,24 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 	return nil, fmt.Errorf("intake: order kept changing under %d attempts: %w", maxAttempts, model.ErrVersionConflict)
 }
 
-func (s *Service) duplicate(ctx context.Context, rec []byte) (*model.Outcome, error) {
+// dupOutcome is a rebuilt first outcome and the version it produced.
+type dupOutcome struct {
+	*model.Outcome
+	producedVersion int64
+}
+
+func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error) {
 	var fr fenceRecord
 	if err := json.Unmarshal(rec, &fr); err != nil {
-		return nil, fmt.Errorf("intake: decode idempotency record: %w", err)
+		return dupOutcome{}, fmt.Errorf("intake: decode idempotency record: %w", err)
 	}
 	o, err := s.st.GetOrder(ctx, fr.OrderID)
 	if err != nil {
-		return nil, err
+		return dupOutcome{}, err
 	}
 	evs, err := s.st.Events(ctx, fr.OrderID)
 	if err != nil {
-		return nil, err
+		return dupOutcome{}, err
 	}
 	out := &model.Outcome{Order: o, Created: fr.Created, Duplicate: true, Applied: fr.Applied}
 	for _, ev := range evs {
@@ -143,7 +164,7 @@ func (s *Service) duplicate(ctx context.Context, rec []byte) (*model.Outcome, er
 			out.Event = ev
 		}
 	}
-	return out, nil
+	return dupOutcome{Outcome: out, producedVersion: fr.Version}, nil
 }
 
 // resolve finds the order id a message targets; found=false when none exists.
@@ -187,7 +208,7 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 	return "", refKind, ref, false, nil
 }
 
-func (s *Service) try(ctx context.Context, in *model.Inbound, key string) (*model.Outcome, error) {
+func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence) (*model.Outcome, error) {
 	id, refKind, ref, found, err := s.resolve(ctx, in)
 	if err != nil {
 		return nil, err
@@ -206,7 +227,7 @@ func (s *Service) try(ctx context.Context, in *model.Inbound, key string) (*mode
 		if err := in.Require.Check(cur, in.Kind); err != nil {
 			return nil, err
 		}
-		return s.update(ctx, in, cur, key)
+		return s.update(ctx, in, cur, fence)
 	}
 	if !in.Target.Create || in.Require.Exists {
 		what := in.Target.OrderID
@@ -229,7 +250,7 @@ func (s *Service) try(ctx context.Context, in *model.Inbound, key string) (*mode
 			return nil, store.ErrExists // somebody else is creating it: go round again
 		}
 	}
-	return s.create(ctx, in, id, key)
+	return s.create(ctx, in, id, fence)
 }
 
 func (s *Service) event(in *model.Inbound, now time.Time) *model.Event {
@@ -259,7 +280,7 @@ func (s *Service) applyOpts(in *model.Inbound, now time.Time) model.ApplyOptions
 	return opt
 }
 
-func (s *Service) create(ctx context.Context, in *model.Inbound, id, key string) (*model.Outcome, error) {
+func (s *Service) create(ctx context.Context, in *model.Inbound, id string, fence store.Fence) (*model.Outcome, error) {
 	now := s.opt.Now().UTC()
 	o := &model.Order{ID: id, Partner: in.Partner, Status: model.StatusNew, CreatedAt: now, UpdatedAt: now}
 	applied, err := o.Apply(&in.Patch, s.applyOpts(in, now))
@@ -279,8 +300,8 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id, key string)
 	if ev.Type == model.EventOrderUpdated {
 		ev.Type = model.EventOrderCreated
 	}
-	rec, _ := json.Marshal(fenceRecord{OrderID: id, EventID: ev.ID, Created: true, Applied: applied})
-	if err := s.st.CreateOrderFenced(ctx, o, ev, key, string(rec)); err != nil {
+	rec, _ := json.Marshal(fenceRecord{OrderID: id, EventID: ev.ID, Created: true, Applied: applied, Version: 1})
+	if err := s.st.CreateOrderFenced(ctx, o, ev, fence.Key, string(rec)); err != nil {
 		return nil, err
 	}
 	s.bindRefs(ctx, o)
@@ -290,7 +311,7 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id, key string)
 	return &model.Outcome{Order: o, Event: ev, Created: true, Applied: applied}, nil
 }
 
-func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Order, key string) (*model.Outcome, error) {
+func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Order, fence store.Fence) (*model.Outcome, error) {
 	now := s.opt.Now().UTC()
 	before := cloneOrder(cur)
 	next := cloneOrder(cur)
@@ -305,8 +326,9 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 	if len(applied.Kept) > 0 {
 		ev.Warnings = append(ev.Warnings, "kept platform values of shared fields (Auto-Admin off): "+strings.Join(applied.Kept, ", "))
 	}
-	rec, _ := json.Marshal(fenceRecord{OrderID: next.ID, EventID: ev.ID, Applied: applied})
-	if err := s.st.UpdateOrderFenced(ctx, next, []*model.Event{ev}, key, string(rec)); err != nil {
+	rec, _ := json.Marshal(fenceRecord{OrderID: next.ID, EventID: ev.ID, Applied: applied, Version: cur.Version + 1})
+	fence.Value = string(rec)
+	if err := s.st.UpdateOrderFenced(ctx, next, []*model.Event{ev}, fence); err != nil {
 		return nil, err
 	}
 	s.bindRefs(ctx, next)

@@ -170,3 +170,39 @@ func TestSharedFieldsFollowAutoAdmin(t *testing.T) {
 }
 
 func boolp(b bool) *bool { return &b }
+
+func TestSameContentAfterAChangeAppliesAgain(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	// Pruvan has no message ids: the key is a digest of the content.
+	late := func() *model.Inbound { return pruvanUpsert("WO-L", "Order Late", "sha256:late") }
+	first, err := s.Commit(ctx, late())
+	testutil.Must(t, err)
+	retry, err := s.Commit(ctx, late())
+	testutil.Must(t, err)
+	if !retry.Duplicate || retry.Order.Version != first.Order.Version {
+		t.Fatalf("immediate repeat = dup %v v%d, want the first answer", retry.Duplicate, retry.Order.Version)
+	}
+	_, err = s.Commit(ctx, pruvanUpsert("WO-L", "Order On Time", "sha256:ontime"))
+	testutil.Must(t, err)
+	again, err := s.Commit(ctx, late())
+	testutil.Must(t, err)
+	if again.Duplicate || again.Order.ClientStatus != "Order Late" {
+		t.Fatalf("same content after another change = dup %v status %q, want it applied (Order Late)", again.Duplicate, again.Order.ClientStatus)
+	}
+	// A partner message id stays a duplicate even after other changes.
+	withID := func() *model.Inbound {
+		in := pruvanUpsert("WO-L", "Order Late", "emg-task-1")
+		in.MessageID = "emg-task-1"
+		return in
+	}
+	_, err = s.Commit(ctx, withID())
+	testutil.Must(t, err)
+	_, err = s.Commit(ctx, pruvanUpsert("WO-L", "Order On Time", "sha256:ontime-2"))
+	testutil.Must(t, err)
+	rep, err := s.Commit(ctx, withID())
+	testutil.Must(t, err)
+	if !rep.Duplicate || rep.Order.ClientStatus != "Order On Time" {
+		t.Fatalf("repeated message id after a change = dup %v status %q, want a duplicate that changes nothing", rep.Duplicate, rep.Order.ClientStatus)
+	}
+}

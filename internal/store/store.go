@@ -126,17 +126,34 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*model.Order, error) {
 	return &o, nil
 }
 
+// Fence is the idempotency record written with a change: Key is the message's
+// idempotency key, Value what a repeat should get back.
+type Fence struct {
+	Key, Value string
+	// UntilChanged makes a repeat a duplicate only while the order is still at
+	// the version this key produced. Use it for keys that are digests of the
+	// content (a partner without message ids sending the same content again
+	// after another change means it again); leave it false for partner
+	// message ids, which are duplicates forever.
+	UntilChanged bool
+}
+
 // UpdateOrder writes o if its Version is still the stored one, appends evs, and
 // bumps o.Version. A stale version fails with model.ErrVersionConflict and writes
 // nothing.
 func (s *Store) UpdateOrder(ctx context.Context, o *model.Order, evs ...*model.Event) error {
-	return s.UpdateOrderFenced(ctx, o, evs, "", "")
+	return s.UpdateOrderFenced(ctx, o, evs, Fence{})
 }
 
-// UpdateOrderFenced is UpdateOrder that also records the idempotency fence
-// fk=fv in the same step; when fk is present already it fails with a
-// *DuplicateError carrying the first value and writes nothing.
-func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*model.Event, fk, fv string) error {
+// UpdateOrderFenced is UpdateOrder that also records the idempotency fence f
+// in the same step; when the fence shows the message applied already it fails
+// with a *DuplicateError carrying the first value and writes nothing.
+func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*model.Event, f Fence) error {
+	fk, fv := f.Key, f.Value
+	mode := "strict"
+	if f.UntilChanged {
+		mode = "until-changed"
+	}
 	expected := o.Version
 	o.Version = expected + 1
 	doc, err := json.Marshal(o)
@@ -144,7 +161,7 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		o.Version = expected
 		return fmt.Errorf("store: encode order: %w", err)
 	}
-	args := []any{expected, doc, fk, fv}
+	args := []any{expected, doc, fk, fv, mode}
 	for _, ev := range evs {
 		ev.OrderID, ev.OrderVersion = o.ID, o.Version
 		b, err := json.Marshal(ev)
@@ -184,7 +201,7 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		n, _ := arr[3].(int64)
 		docs, ids, types := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
 		for i, ev := range evs {
-			docs[i], ids[i], types[i] = string(args[4+i].([]byte)), ev.ID, string(ev.Type)
+			docs[i], ids[i], types[i] = string(args[5+i].([]byte)), ev.ID, string(ev.Type)
 		}
 		s.publishFresh(ctx, o.ID, pub, n, docs, ids, types, nil)
 	}
@@ -237,13 +254,10 @@ func (s *Store) AppendEvent(ctx context.Context, ev *model.Event) error {
 	return fmt.Errorf("store: append event to %s: %w", ev.OrderID, model.ErrVersionConflict)
 }
 
-// Fence returns the value recorded for an idempotency key on an order, or "".
-func (s *Store) Fence(ctx context.Context, orderID, key string) (string, error) {
-	v, err := s.rdb.HGet(ctx, s.k.fence(orderID), key).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	return v, err
+// SetAnswer stores (replacing) the answer to an inbound message under key for
+// the idempotency TTL.
+func (s *Store) SetAnswer(ctx context.Context, key string, answer []byte) error {
+	return s.rdb.Set(ctx, s.k.idem(key), answer, s.ttl).Err()
 }
 
 // Events returns an order's events, oldest first.

@@ -80,9 +80,9 @@ func TestFenceRefusesSecondApplication(t *testing.T) {
 		o, ev := newOrder("o2")
 		testutil.Must(t, s.CreateOrder(ctx, o, ev))
 		o.ClientStatus = "a"
-		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e", Type: model.EventOrderUpdated}}, "msg-1", "first"))
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e", Type: model.EventOrderUpdated}}, store.Fence{Key: "msg-1", Value: "first"}))
 		o.ClientStatus = "b"
-		err := s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e2", Type: model.EventOrderUpdated}}, "msg-1", "second")
+		err := s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e2", Type: model.EventOrderUpdated}}, store.Fence{Key: "msg-1", Value: "second"})
 		var dup *store.DuplicateError
 		if !errors.As(err, &dup) || dup.Value != "first" {
 			t.Fatalf("second application = %v, want DuplicateError with the first value", err)
@@ -90,6 +90,32 @@ func TestFenceRefusesSecondApplication(t *testing.T) {
 		got, _ := s.GetOrder(ctx, "o2")
 		if got.ClientStatus != "a" || got.Version != 2 {
 			t.Fatalf("order after duplicate = %q v%d, want a v2 (nothing applied twice)", got.ClientStatus, got.Version)
+		}
+	})
+}
+
+func TestDigestFenceAppliesAgainAfterAChange(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		o, ev := newOrder("o5")
+		testutil.Must(t, s.CreateOrder(ctx, o, ev))
+		late := store.Fence{Key: "sha256:late", Value: "late", UntilChanged: true}
+		o.ClientStatus = "Order Late"
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "a"}}, late))
+		var dup *store.DuplicateError
+		if err := s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "a2"}}, late); !errors.As(err, &dup) {
+			t.Fatalf("same digest at the version it produced = %v, want a duplicate", err)
+		}
+		o.ClientStatus = "Order On Time"
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "b"}}, store.Fence{Key: "sha256:ontime", Value: "ontime", UntilChanged: true}))
+		o.ClientStatus = "Order Late"
+		if err := s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "c"}}, late); err != nil {
+			t.Fatalf("same digest after another change = %v, want it applied again", err)
+		}
+		got, _ := s.GetOrder(ctx, "o5")
+		if got.ClientStatus != "Order Late" || got.Version != 4 {
+			t.Fatalf("order = %q v%d, want Order Late v4", got.ClientStatus, got.Version)
 		}
 	})
 }
