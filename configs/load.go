@@ -138,6 +138,9 @@ func strictDecode(n *yaml.Node, v reflect.Value, path string, es *Errors) {
 		}
 		return
 	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && (v.Kind() == reflect.Struct || v.Kind() == reflect.Map || v.Kind() == reflect.Slice) {
+		return // "key:" with nothing after it: the zero value, as if absent
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {

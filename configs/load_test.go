@@ -55,6 +55,13 @@ func TestLoadErrorsNameKeyAndValue(t *testing.T) {
 	}
 }
 
+func TestEmptySectionIsTheZeroValue(t *testing.T) {
+	cfg, err := Load([]byte("partners:\nvendors:\nserver:\n"), noEnv)
+	if err != nil || cfg.Server.Addr != ":8080" || len(cfg.Partners) != 0 {
+		t.Fatalf("Load(empty sections) = %+v, %v; want defaults", cfg, err)
+	}
+}
+
 func TestInterpolation(t *testing.T) {
 	env := map[string]string{"GATEWAY_ADDR": "127.0.0.1:9999", "EMPTY": ""}
 	look := func(k string) (string, bool) { v, ok := env[k]; return v, ok }

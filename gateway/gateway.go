@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,10 +181,12 @@ func (g *Gateway) accessLog() gin.HandlerFunc {
 }
 
 // limitBody caps every request body at max bytes; reading past it fails with
-// *http.MaxBytesError, which handlers answer with 413.
+// *http.MaxBytesError, which handlers answer with 413 in their own shape. A
+// declared Content-Length over the cap is refused at once on the platform API;
+// partner and SOAP routes answer it themselves, in the partner's format.
 func (g *Gateway) limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > max {
+		if c.Request.ContentLength > max && strings.HasPrefix(c.Request.URL.Path, "/v1/") {
 			WriteProblem(c, Problem{Status: http.StatusRequestEntityTooLarge,
 				Detail: fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, max)})
 			return

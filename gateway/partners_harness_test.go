@@ -45,6 +45,9 @@ type backend struct {
 	find func(t *testing.T, partner, kind, ref string) string
 	// count is the number of orders stored.
 	count func(t *testing.T) int
+	// redisURL, when set, makes the rig send partner requests to a real
+	// gatewayd process on that Redis (partners_binary_test.go).
+	redisURL string
 }
 
 // backends returns the sinks the suites run against.
@@ -58,7 +61,7 @@ func backends(t *testing.T) []func(t *testing.T) *backend {
 		bs = append(bs, func(t *testing.T) *backend {
 			srv := testutil.StartRedis(t)
 			return intakeBackend("intake-redis", intake.New(store.New(srv.Client(), nil), nil))
-		})
+		}, binaryBackend)
 	}
 	return bs
 }
@@ -326,7 +329,9 @@ type rig struct {
 	set    *PartnerSet
 	b      *backend
 	ks     *keyset
-	logs   *bytes.Buffer
+	logs   fmt.Stringer
+	// url is the base URL of a real gatewayd when the backend runs one.
+	url string
 }
 
 func newRig(t testing.TB, b *backend, env map[string]string, opt *PartnerOptions) *rig {
@@ -349,12 +354,19 @@ func newRig(t testing.TB, b *backend, env map[string]string, opt *PartnerOptions
 		opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	}
 	set := RegisterPartners(e, reg, b.sink, func(k string) string { return env[k] }, opt)
-	return &rig{t: t, engine: e, set: set, b: b, ks: ks, logs: logs}
+	r := &rig{t: t, engine: e, set: set, b: b, ks: ks, logs: logs}
+	if b.redisURL != "" && binaryOptionsSupported(opt) {
+		r.url, r.logs = startPartnerBinary(t, b.redisURL, mappingsDir(t), env, opt)
+	}
+	return r
 }
 
 // do sends a request and returns the status, the content type and the body.
 func (r *rig) do(method, target, contentType string, body []byte, header map[string]string) (int, string, []byte) {
 	r.t.Helper()
+	if r.url != "" {
+		return r.doHTTP(method, target, contentType, body, header)
+	}
 	req := httptest.NewRequest(method, target, bytes.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

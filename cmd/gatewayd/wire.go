@@ -76,6 +76,18 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 	if *cfg.Mappings.Watch {
 		w.goRun(func() { reg.Watch(ctx, cfg.Mappings.PollInterval) })
 	}
+	settings := map[string]map[string]string{}
+	for name, p := range cfg.Partners {
+		settings[name] = p.Settings
+	}
+	env := os.Getenv
+	partners := gateway.RegisterPartners(gw.Engine(), reg, in, env, &gateway.PartnerOptions{
+		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Replay:     partnerauth.NewRedisReplay(st.Client()),
+		Registerer: gw.Registry(),
+	})
+	gw.AddCheck("partners", partners.Check)
+	gw.AddOpenAPIPaths(partners.OpenAPIPaths())
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	w.closers = append(w.closers, func() { signal.Stop(hup) })
@@ -90,21 +102,10 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 				} else {
 					log.Info("SIGHUP: mappings reloaded")
 				}
+				partners.Refresh() // re-read partner credentials and key files
 			}
 		}
 	})
-
-	settings := map[string]map[string]string{}
-	for name, p := range cfg.Partners {
-		settings[name] = p.Settings
-	}
-	env := os.Getenv
-	partners := gateway.RegisterPartners(gw.Engine(), reg, in, env, &gateway.PartnerOptions{
-		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Replay: partnerauth.NewRedisReplay(st.Client()),
-	})
-	gw.AddCheck("partners", partners.Check)
-	gw.AddOpenAPIPaths(partners.OpenAPIPaths())
 
 	if err := wireSOAP(cfg, log, gw, reg, in, env); err != nil {
 		return nil, err
