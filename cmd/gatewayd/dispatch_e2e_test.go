@@ -125,9 +125,22 @@ func TestBinarySaveAndSendThroughAnOfflineWindow(t *testing.T) {
 	if !strings.Contains(vendor.bodies[1], "N-2") {
 		t.Errorf("second delivery = %s, want order N-2", vendor.bodies[1])
 	}
-	code, _, metrics := do(t, "GET", g.URL+"/metrics", "")
-	_ = metrics
-	if code != 200 {
-		t.Fatalf("/metrics = %d", code)
+	// Pull mode: the vendor reads the orders its permission set allows, with its key.
+	if code, _, _ := do(t, "GET", g.URL+"/partners/acme-movers/orders", "", "X-Api-Key", "wrong"); code != 401 {
+		t.Fatalf("pull with a wrong key = %d, want 401", code)
+	}
+	code, _, page := do(t, "GET", g.URL+"/partners/acme-movers/orders", "", "X-Api-Key", "pull-key")
+	if code != 200 || !strings.Contains(fmt.Sprint(page), "N-1") || !strings.Contains(fmt.Sprint(page), "cursor") {
+		t.Fatalf("pull = %d %v, want the sent orders and a cursor", code, page)
+	}
+	req, _ := http.NewRequest("GET", g.URL+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "acme-movers") {
+		t.Errorf("/metrics has no per-vendor queue figures")
 	}
 }
