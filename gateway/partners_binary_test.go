@@ -6,14 +6,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/store"
@@ -24,31 +20,6 @@ import (
 // process and a real redis-server: the partner's HTTP request goes to the
 // binary over TCP, while the platform side of each test (creating, patching
 // and reading orders) goes through intake on the same Redis.
-
-var (
-	gwBuildOnce sync.Once
-	gwBin       string
-	gwBuildErr  error
-)
-
-func gatewaydBin(t testing.TB) string {
-	t.Helper()
-	gwBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatewayd-partners")
-		if err != nil {
-			gwBuildErr = err
-			return
-		}
-		gwBin = filepath.Join(dir, "gatewayd")
-		if out, err := exec.Command("go", "build", "-o", gwBin, "../cmd/gatewayd").CombinedOutput(); err != nil {
-			gwBuildErr = fmt.Errorf("go build gatewayd: %v\n%s", err, out)
-		}
-	})
-	if gwBuildErr != nil {
-		t.Fatal(gwBuildErr)
-	}
-	return gwBin
-}
 
 func binaryBackend(t *testing.T) *backend {
 	srv := testutil.StartRedis(t)
@@ -68,7 +39,6 @@ func binaryOptionsSupported(opt *PartnerOptions) bool {
 // credentials in env and the settings of opt, and returns its base URL.
 func startPartnerBinary(t testing.TB, redisURL, mapDir string, env map[string]string, opt *PartnerOptions) (string, fmt.Stringer) {
 	t.Helper()
-	bin := gatewaydBin(t)
 	dir := t.TempDir()
 	port := testutil.FreePort(t)
 	var cfg strings.Builder
@@ -94,57 +64,12 @@ func startPartnerBinary(t testing.TB, redisURL, mapDir string, env map[string]st
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "-config", cfgPath)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	full := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		full = append(full, k+"="+v)
 	}
-	logs := &lockedWriter{}
-	cmd.Stdout, cmd.Stderr = io.Discard, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return base, logs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gatewayd did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-}
-
-// lockedWriter collects the process's log; String may be called while it writes.
-type lockedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	g := testutil.StartGatewayd(t, dir, fmt.Sprintf("127.0.0.1:%d", port), []string{"serve", "-config", cfgPath}, full)
+	return g.URL, g
 }
 
 // doHTTP sends one request to the binary.

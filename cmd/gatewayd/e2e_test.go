@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,102 +16,21 @@ import (
 	"github.com/equus/sogateway/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// gatewaydBinary builds the real binary once per test run.
-func gatewaydBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatewayd-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "gatewayd")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 // proc is a running gatewayd.
 type proc struct {
-	URL  string
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
-	mu   sync.Mutex
+	*testutil.Gatewayd
+	cmd *exec.Cmd
 }
 
-func (p *proc) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
-}
+func gatewaydBinary(t *testing.T) string { return testutil.GatewaydBinary(t) }
 
-// startGateway runs the binary from the repo root with env added, waits for
-// /healthz, and stops it at cleanup.
+// startGateway runs the binary from the repo root with env added (and
+// REDIS_URL empty unless given), waits for /healthz, and stops it at cleanup.
 func startGateway(t *testing.T, env ...string) *proc {
 	t.Helper()
-	bin := gatewaydBinary(t)
-	port := testutil.FreePort(t)
-	cmd := exec.Command(bin)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "GATEWAY_ADDR=127.0.0.1:"+fmt.Sprint(port), "REDIS_URL=", "GATEWAY_ATTACHMENTS_DIR="+t.TempDir())
-	cmd.Env = append(cmd.Env, env...)
-	p := &proc{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, logs: &bytes.Buffer{}}
-	stderr, _ := cmd.StderrPipe()
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState != nil {
-			return
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("gatewayd log:\n%s", p.Logs())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			t.Fatalf("gatewayd did not answer /healthz: %v\n%s", err, p.Logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	full := append(os.Environ(), "REDIS_URL=", "GATEWAY_ATTACHMENTS_DIR="+t.TempDir())
+	g := testutil.StartGatewayd(t, "../..", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), nil, append(full, env...))
+	return &proc{Gatewayd: g, cmd: g.Cmd}
 }
 
 func do(t *testing.T, method, url, body string, hdr ...string) (int, http.Header, map[string]any) {
