@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -48,5 +49,24 @@ func TestBinaryOnRedisCluster(t *testing.T) {
 	}
 	if strings.Contains(g.Logs(), "CROSSSLOT") {
 		t.Fatalf("a command crossed slots:\n%s", g.Logs())
+	}
+}
+
+// TestBinaryThroughRedisSentinel runs the real binary with REDIS_URL naming a
+// Sentinel group: the gateway asks the sentinel for the master and keeps its
+// orders there.
+func TestBinaryThroughRedisSentinel(t *testing.T) {
+	rs := testutil.StartRedisSentinel(t)
+	g := startGateway(t, "REDIS_URL="+rs.URL())
+	code, _, o := do(t, "POST", g.URL+"/v1/orders", `{"partner":"equus","refs":{"requestor":"S-1"}}`)
+	if code != 201 {
+		t.Fatalf("create through sentinel = %d %v", code, o)
+	}
+	n, err := rs.Master.Client().Exists(context.Background(), "sog:{o:"+o["id"].(string)+"}:order").Result()
+	if err != nil || n != 1 {
+		t.Fatalf("the order is not on the sentinel's master: %d %v", n, err)
+	}
+	if code, _, r := do(t, "GET", g.URL+"/readyz", ""); code != 200 {
+		t.Fatalf("readyz through sentinel = %d %v", code, r)
 	}
 }

@@ -91,3 +91,47 @@ func waitPing(t testing.TB, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// RedisSentinel is a real redis-server master watched by one redis-sentinel.
+type RedisSentinel struct {
+	Master *RedisServer
+	Port   int
+	Name   string
+	cmd    *exec.Cmd
+}
+
+// URL is the redis-sentinel:// URL the gateway takes.
+func (s *RedisSentinel) URL() string {
+	return "redis-sentinel://127.0.0.1:" + strconv.Itoa(s.Port) + "/" + s.Name
+}
+
+// StartRedisSentinel starts a master and a sentinel for it, stopped at cleanup.
+func StartRedisSentinel(t testing.TB) *RedisSentinel {
+	t.Helper()
+	s := &RedisSentinel{Master: StartRedis(t), Port: FreePort(t), Name: "gwmaster"}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 5000\n",
+		s.Port, dir, s.Name, s.Master.Port, s.Name)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = exec.Command("redis-server", conf, "--sentinel")
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	sc := redis.NewSentinelClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(s.Port)})
+	defer sc.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		addr, err := sc.GetMasterAddrByName(context.Background(), s.Name).Result()
+		if err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(s.Master.Port) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sentinel does not know master %s: %v %v", s.Name, addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
