@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/tidwall/gjson"
@@ -80,8 +81,7 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 	for name, p := range cfg.Partners {
 		settings[name] = p.Settings
 	}
-	env := os.Getenv
-	partners := gateway.RegisterPartners(gw.Engine(), reg, in, env, &gateway.PartnerOptions{
+	partners := gateway.RegisterPartners(gw.Engine(), reg, in, os.Getenv, &gateway.PartnerOptions{
 		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Replay:     partnerauth.NewRedisReplay(st.Client()),
 		Registerer: gw.Registry(),
@@ -107,9 +107,7 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 		}
 	})
 
-	if err := wireSOAP(cfg, log, gw, reg, in, env); err != nil {
-		return nil, err
-	}
+	wireSOAP(cfg, log, gw, reg, in, st)
 	wireMail(ctx, w, cfg, log, gw, reg, in)
 	if err := wireDispatch(ctx, w, cfg, log, gw, st, reg, setPatched); err != nil {
 		return nil, err
@@ -165,6 +163,15 @@ func soapResult(out *model.Outcome) string {
 	return out.Order.ID
 }
 
+// nonceCache shares WS-Security nonces between replicas through Redis.
+type nonceCache struct{ st *store.Store }
+
+func (n nonceCache) Remember(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return n.st.RememberNonce(ctx, key, ttl)
+}
+
+var _ soap.NonceCache = nonceCache{}
+
 // soapMount serves one partner's SOAP service, rebuilt when its mapping
 // changes so the WSDL always follows the live declaration.
 type soapMount struct {
@@ -219,7 +226,8 @@ func contractOf(spec *mappings.SOAPSpec) soap.Contract {
 	return c
 }
 
-func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink, env func(string) string) error {
+// wireSOAP mounts the SOAP service of every mapping that declares one.
+func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink, st *store.Store) {
 	for _, name := range reg.Names() {
 		m := reg.Get(name)
 		spec := m.Spec()
@@ -244,7 +252,8 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 		})
 		backend := &soapBackend{partner: name, reg: reg, sink: sink, settings: cfg.Partners[name].Settings}
 		mount := &soapMount{partner: name, reg: reg, log: log, build: func(m *mappings.Mapping) (http.Handler, error) {
-			return soap.NewHandler(contractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes})
+			return soap.NewHandler(contractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log,
+				MaxBodyBytes: cfg.Server.MaxBodyBytes, Nonces: nonceCache{st}})
 		}}
 		path := contractOf(spec.SOAP).Path
 		h := gin.WrapH(mount)
@@ -256,9 +265,7 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 			"post": map[string]any{"summary": "SOAP 1.1/1.2 service of " + name + " (operations: see ?WSDL)", "responses": map[string]any{"200": map[string]any{"description": "SOAP response"}, "500": map[string]any{"description": "SOAP fault"}}},
 			"get":  map[string]any{"summary": "?WSDL serves the WSDL; ?op=Name a help page", "responses": map[string]any{"200": map[string]any{"description": "WSDL or help page"}}},
 		}})
-		_ = env
 	}
-	return nil
 }
 
 // mailTranslator runs a partner's mapping on mail documents.

@@ -32,3 +32,6 @@ func (k keys) outbox() string { return k.prefix + ":outbox" }
 
 // orderIndex is a ZSET of order ids scored by creation time (ms), for listing.
 func (k keys) orderIndex() string { return k.prefix + ":orders" }
+
+// nonce is a STRING (with TTL) recording a WS-Security nonce already used.
+func (k keys) nonce(key string) string { return k.prefix + ":nonce:" + key }

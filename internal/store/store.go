@@ -405,3 +405,14 @@ func (s *Store) PublishPending(ctx context.Context) (int, error) {
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+// RememberNonce records a one-time value (a WS-Security nonce) for ttl and
+// reports whether it was fresh; every replica shares the record, so a replay
+// to another replica is refused too.
+func (s *Store) RememberNonce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.k.nonce(key), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: nonce: %w", err)
+	}
+	return ok, nil
+}

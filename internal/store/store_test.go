@@ -246,3 +246,17 @@ func TestOrdersSurviveRedisRestartWithAOF(t *testing.T) {
 		t.Fatalf("stream length after restart = %d, want 2", n)
 	}
 }
+
+func TestNonceIsFreshOnce(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		a, b := store.New(rdb, nil), store.New(rdb, nil) // two replicas
+		fresh, err := a.RememberNonce(ctx, "user:n1", time.Minute)
+		testutil.Must(t, err)
+		again, err := b.RememberNonce(ctx, "user:n1", time.Minute)
+		testutil.Must(t, err)
+		if !fresh || again {
+			t.Fatalf("RememberNonce = %v then %v on another replica, want true then false", fresh, again)
+		}
+	})
+}
