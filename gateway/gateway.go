@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -223,16 +222,7 @@ func (g *Gateway) redisCheck(ctx context.Context) CheckResult {
 		}
 	}
 	res.Detail = detail
-	if len(warns) > 0 {
-		b, _ := json.Marshal(warns)
-		res.Warn = string(b)
-		if g.d.Embedded {
-			res.Warn = warns[0]
-			if len(warns) > 1 {
-				detail["notes"] = warns[1:]
-			}
-		}
-	}
+	res.Warn = strings.Join(warns, "; ")
 	return res
 }
 

@@ -203,12 +203,7 @@ func (g *Gateway) patchOrder(c *gin.Context) {
 	for k, v := range req.Fields {
 		req.Fields[k] = normalize(v)
 	}
-	o, err := g.d.Store.GetOrder(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		WriteError(c, err)
-		return
-	}
-	updated, _, err := g.d.Intake.PatchOrder(c.Request.Context(), o.ID, version, &req.Patch, g.owners(o.Partner))
+	updated, _, err := g.d.Intake.PatchOrderFor(c.Request.Context(), c.Param("id"), version, &req.Patch, g.owners)
 	if err != nil {
 		WriteError(c, err)
 		return

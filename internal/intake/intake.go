@@ -168,13 +168,15 @@ func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error)
 }
 
 // resolve finds the order id a message targets; found=false when none exists.
-func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, err error) {
+// When it had to read the order to know, it returns it too (loaded), so the
+// caller does not read it again.
+func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, loaded *model.Order, err error) {
 	t := in.Target
 	if t.OrderID != "" {
-		if _, err := s.st.GetOrder(ctx, t.OrderID); err == nil {
-			return t.OrderID, "", "", true, nil
+		if o, err := s.st.GetOrder(ctx, t.OrderID); err == nil {
+			return t.OrderID, "", "", true, o, nil
 		} else if !errors.Is(err, model.ErrNotFound) {
-			return "", "", "", false, err
+			return "", "", "", false, nil, err
 		}
 		// An SSP7 task reference may be either the order id or the requestor ref.
 		if t.Requestor == "" && t.Servicer == "" {
@@ -187,10 +189,10 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 		}
 		id, err := s.st.FindByRef(ctx, in.Partner, c.kind, c.ref)
 		if err == nil {
-			return id, c.kind, c.ref, true, nil
+			return id, c.kind, c.ref, true, nil, nil
 		}
 		if !errors.Is(err, model.ErrNotFound) {
-			return "", "", "", false, err
+			return "", "", "", false, nil, err
 		}
 		if refKind == "" {
 			refKind, ref = c.kind, c.ref
@@ -199,22 +201,21 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 	// A task reference may also be the gateway's own order id (SSP7 mail and SOAP).
 	if t.OrderID == "" && t.Requestor != "" {
 		if o, err := s.st.GetOrder(ctx, t.Requestor); err == nil && o.Partner == in.Partner {
-			return o.ID, "", "", true, nil
+			return o.ID, "", "", true, o, nil
 		}
 	}
 	if t.Requestor != "" {
 		refKind, ref = "requestor", t.Requestor
 	}
-	return "", refKind, ref, false, nil
+	return "", refKind, ref, false, nil, nil
 }
 
 func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence) (*model.Outcome, error) {
-	id, refKind, ref, found, err := s.resolve(ctx, in)
+	id, refKind, ref, found, cur, err := s.resolve(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	var cur *model.Order
-	if found {
+	if found && cur == nil {
 		cur, err = s.st.GetOrder(ctx, id)
 		if errors.Is(err, model.ErrNotFound) {
 			// The reference was claimed by a create that did not finish: create under that id.

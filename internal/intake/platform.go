@@ -59,10 +59,17 @@ func (s *Service) CreateOrder(ctx context.Context, o *model.Order) (*model.Order
 // order.updated event (order.status_changed when the status changed, and
 // order.closed / order.cancelled for those statuses).
 func (s *Service) PatchOrder(ctx context.Context, id string, version int64, p *model.Patch, owners map[string]model.Owner) (*model.Order, *model.Event, error) {
+	return s.PatchOrderFor(ctx, id, version, p, func(string) map[string]model.Owner { return owners })
+}
+
+// PatchOrderFor is PatchOrder with the ownership rules looked up by the
+// order's partner once the order is read, so callers need not read it first.
+func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p *model.Patch, ownersOf func(partner string) map[string]model.Owner) (*model.Order, *model.Event, error) {
 	cur, err := s.st.GetOrder(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
+	owners := ownersOf(cur.Partner)
 	if version != 0 && version != cur.Version {
 		return nil, nil, fmt.Errorf("order %s is at version %d, not %d: %w", id, cur.Version, version, model.ErrVersionConflict)
 	}
