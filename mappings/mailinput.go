@@ -108,9 +108,6 @@ func MailInput(m *Mapping, data []byte) (Input, error) {
 				}
 			}
 		}
-		if ms.ActionTag != "" && tags[ms.ActionTag] == "" && ms.DefaultAction != "" {
-			tags[ms.ActionTag] = ms.DefaultAction
-		}
 		for _, mt := range ms.Matchers {
 			var src string
 			switch {

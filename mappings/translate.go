@@ -280,6 +280,16 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 			}
 		}
 	}
+	// A mail without the action tag takes the mapping's default action; the
+	// mail intake, the fixtures and the CLI all reach this one place.
+	if ms := m.spec.Mail; in.Protocol == model.ProtocolEmail && ms != nil && ms.ActionTag != "" && ms.DefaultAction != "" {
+		path := "tags." + escapePath(ms.ActionTag)
+		if gjson.Get(body, path).String() == "" {
+			if b, err := sjson.Set(body, path, ms.DefaultAction); err == nil {
+				body = b
+			}
+		}
+	}
 	e := &env{m: m, input: in, bodyRes: gjson.Parse(body)}
 	e.in = &e.input
 	e.settings = m.settings
@@ -1023,4 +1033,9 @@ func (e *env) runFast(r *crule, ctx gjson.Result) (bool, error) {
 		return true, e.set(r, s)
 	}
 	return true, nil
+}
+
+// escapePath escapes the characters gjson and sjson read as path syntax.
+func escapePath(s string) string {
+	return strings.NewReplacer(".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`).Replace(s)
 }

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/equus/sogateway/adapters"
 	"github.com/equus/sogateway/configs"
@@ -280,15 +278,6 @@ func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
 	if m == nil {
 		return nil, fmt.Errorf("mapping %s is not loaded", t.partner)
 	}
-	// A mail without the action tag takes the mapping's default action.
-	if spec := m.Spec().Mail; spec != nil && spec.ActionTag != "" && spec.DefaultAction != "" {
-		path := "tags." + gjsonEscape(spec.ActionTag)
-		if !gjson.GetBytes(doc, path).Exists() {
-			if d, err := sjson.SetBytes(doc, path, spec.DefaultAction); err == nil {
-				doc = d
-			}
-		}
-	}
 	batch, err := m.Translate(mappings.Input{Protocol: model.ProtocolEmail, Body: doc, Settings: t.settings})
 	if err != nil {
 		return nil, err
@@ -300,12 +289,6 @@ func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
 		return nil, it.Err
 	}
 	return batch.Items[0].Inbound, nil
-}
-
-// gjsonEscape escapes the characters gjson and sjson treat as path syntax.
-func gjsonEscape(s string) string {
-	r := strings.NewReplacer(".", `\.`, "*", `\*`, "?", `\?`, "|", `\|`, "#", `\#`, "@", `\@`)
-	return r.Replace(s)
 }
 
 func rulesOf(spec *mappings.MailSpec) *mail.Rules {
