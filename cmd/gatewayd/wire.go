@@ -292,11 +292,7 @@ func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
 }
 
 func rulesOf(spec *mappings.MailSpec) *mail.Rules {
-	tags := spec.Tags
-	if tags != "" && !strings.HasPrefix(tags, "(?m)") {
-		tags = "(?m)" + tags // the mapping's tag syntax is per line; mail matches it in the whole text
-	}
-	r := &mail.Rules{TagPattern: tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
+	r := &mail.Rules{TagPattern: spec.Tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
 		MaxAttachmentBytes: spec.Limits.MaxAttachmentBytes, MaxTotalBytes: spec.Limits.MaxTotalBytes, AllowedTypes: spec.Limits.AllowedTypes}}
 	for _, m := range spec.Matchers {
 		r.Matchers = append(r.Matchers, mail.Matcher{Name: m.Name, Source: m.Source, Pattern: m.Pattern, Group: m.Group, Last: m.Pick == "last"})
