@@ -191,14 +191,7 @@ func newFixture(t *testing.T, rdb redis.UniversalClient, edit func(*configs.Vend
 // suite runs fn against miniredis and, in the integration run, against a real
 // redis-server: the same tests on the fake and the real server.
 func suite(t *testing.T, edit func(*configs.VendorConfig, *Options), fn func(t *testing.T, f *fixture)) {
-	t.Run("miniredis", func(t *testing.T) {
-		_, c := testutil.MiniRedis(t)
-		fn(t, newFixture(t, c, edit))
-	})
-	t.Run("redis-server", func(t *testing.T) {
-		s := testutil.StartRedis(t)
-		fn(t, newFixture(t, s.Client(), edit))
-	})
+	testutil.EachRedis(t, func(t *testing.T, c redis.UniversalClient) { fn(t, newFixture(t, c, edit)) })
 }
 
 // order creates an acme-movers order for globex.

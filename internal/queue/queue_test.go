@@ -47,14 +47,7 @@ func newEnv(t *testing.T, rdb redis.UniversalClient, opt *Options) *env {
 // suite runs fn against miniredis and, in the integration run, against a real
 // redis-server (the same tests on the fake and the real server).
 func suite(t *testing.T, opt *Options, fn func(t *testing.T, e *env)) {
-	t.Run("miniredis", func(t *testing.T) {
-		_, c := testutil.MiniRedis(t)
-		fn(t, newEnv(t, c, opt))
-	})
-	t.Run("redis-server", func(t *testing.T) {
-		s := testutil.StartRedis(t)
-		fn(t, newEnv(t, s.Client(), opt))
-	})
+	testutil.EachRedis(t, func(t *testing.T, c redis.UniversalClient) { fn(t, newEnv(t, c, opt)) })
 }
 
 func (e *env) enqueue(t *testing.T, vendor, group string, ids ...string) {

@@ -15,19 +15,9 @@ import (
 	"github.com/equus/sogateway/internal/testutil"
 )
 
-// backends runs the same suite on miniredis (always) and on a real
-// redis-server (integration run), as go-imap runs its suite on its memory
-// server and on Dovecot.
-func backends(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient)) {
-	t.Run("miniredis", func(t *testing.T) {
-		_, c := testutil.MiniRedis(t)
-		f(t, c)
-	})
-	t.Run("redis-server", func(t *testing.T) {
-		srv := testutil.StartRedis(t)
-		f(t, srv.Client())
-	})
-}
+// backends runs the same suite on miniredis and on a real redis-server, as
+// go-imap runs its suite on its memory server and on Dovecot.
+var backends = testutil.EachRedis
 
 func newOrder(id string) (*model.Order, *model.Event) {
 	now := time.Now().UTC()

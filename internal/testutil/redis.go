@@ -146,3 +146,16 @@ func Must(t testing.TB, err error) {
 		t.Fatal(fmt.Errorf("unexpected error: %w", err))
 	}
 }
+
+// EachRedis runs fn as two subtests, "miniredis" and "redis-server" (the real
+// server in the integration run only): the same suite on the fake and on the
+// real server.
+func EachRedis(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient)) {
+	t.Run("miniredis", func(t *testing.T) {
+		_, c := MiniRedis(t)
+		fn(t, c)
+	})
+	t.Run("redis-server", func(t *testing.T) {
+		fn(t, StartRedis(t).Client())
+	})
+}
