@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +15,7 @@ import (
 // keys in one hash-tag slot, so creating, patching, reading events, sending to
 // a vendor through the delay queue and an offline window all work there.
 func TestBinaryOnRedisCluster(t *testing.T) {
-	rc := testutil.StartRedisCluster(t)
-	vendor := &vendorSink{}
-	vs := httptest.NewServer(vendor)
-	defer vs.Close()
-	g := startGateway(t, "REDIS_URL="+rc.URL(), "ACME_MOVERS_URL="+vs.URL, "ACME_MOVERS_TOKEN=acme-token",
-		"ACME_MOVERS_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	g, vendor := startWithVendor(t, testutil.StartRedisCluster(t).URL())
 	var ids []string
 	for i := 0; i < 6; i++ { // several orders, so their keys land on different nodes
 		code, _, o := do(t, "POST", g.URL+"/v1/orders", fmt.Sprintf(`{"partner":"acme-movers","company":"globex","service_type":"household_goods_move","refs":{"requestor":"CL-%d"},"fields":{"move_date":"2026-12-01","origin_address":"a","destination_address":"b"}}`, i))

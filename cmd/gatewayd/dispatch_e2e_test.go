@@ -51,18 +51,25 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	}
 }
 
+// startWithVendor starts a local test vendor and the binary on redisURL with
+// the shipped acme-movers vendor pointed at it (credentials set).
+func startWithVendor(t *testing.T, redisURL string) (*proc, *vendorSink) {
+	t.Helper()
+	vendor := &vendorSink{}
+	vs := httptest.NewServer(vendor)
+	t.Cleanup(vs.Close)
+	g := startGateway(t, "REDIS_URL="+redisURL, "ACME_MOVERS_URL="+vs.URL, "ACME_MOVERS_TOKEN=acme-token",
+		"ACME_MOVERS_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ACME_MOVERS_PULL_KEY=pull-key")
+	return g, vendor
+}
+
 // TestBinarySaveAndSendThroughAnOfflineWindow runs the real binary with a
 // real redis-server and a local vendor: Save and Send delivers the rendered
 // order; during an offline window the send is held with the maintenance
 // notice and goes out when the window is cancelled; a send missing required
 // fields is refused naming them, and nothing is queued.
 func TestBinarySaveAndSendThroughAnOfflineWindow(t *testing.T) {
-	rs := testutil.StartRedis(t)
-	vendor := &vendorSink{}
-	vs := httptest.NewServer(vendor)
-	defer vs.Close()
-	g := startGateway(t, "REDIS_URL="+rs.URL(), "ACME_MOVERS_URL="+vs.URL, "ACME_MOVERS_TOKEN=acme-token",
-		"ACME_MOVERS_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ACME_MOVERS_PULL_KEY=pull-key")
+	g, vendor := startWithVendor(t, testutil.StartRedis(t).URL())
 
 	create := func(ref string, fields string) string {
 		code, _, o := do(t, "POST", g.URL+"/v1/orders", fmt.Sprintf(`{"partner":"acme-movers","company":"globex","service_type":"household_goods_move","refs":{"requestor":%q},"fields":{%s}}`, ref, fields))
