@@ -26,6 +26,9 @@ type Config struct {
 	Vendors map[string]VendorConfig `yaml:"vendors"`
 	// Dispatch holds the delivery workers', retry and offline settings.
 	Dispatch DispatchConfig `yaml:"dispatch"`
+	// Groups are the assignment groups, keyed by name; an integrated group is
+	// served by a vendor (seed 004); see integration.go.
+	Groups map[string]GroupConfig `yaml:"groups"`
 	// VendorNotes says why a configured vendor is disabled (e.g. its endpoint
 	// variable is unset); /readyz shows it. Filled by Load, never decoded.
 	VendorNotes map[string]string `yaml:"-"`
@@ -147,6 +150,16 @@ func (c *Config) setDefaults() {
 		v.SetDefaults()
 		// A vendor whose endpoint variable is unset is disabled, not fatal:
 		// the gateway must start with nothing set (the embedded default).
+		if v.Email != nil && v.Email.To == "" {
+			// The vendor's email variable is unset: no email, the rest stays.
+			v.Email = nil
+			v.Communications = nil
+			v.SetDefaults()
+			if v.Transport == TransportSMTP && !v.Disabled {
+				v.Disabled = true
+				c.VendorNotes[name] = "disabled: its email address is empty (is the email variable set?)"
+			}
+		}
 		if (v.Transport == TransportHTTP || v.Transport == TransportSOAP) && v.Endpoint == "" && !v.Disabled {
 			v.Disabled = true
 			c.VendorNotes[name] = "disabled: its endpoint is empty (is the endpoint variable set?)"
@@ -214,6 +227,9 @@ func (c *Config) Validate() error {
 		others = append(others, err)
 	}
 	if err := c.Dispatch.ValidateVendors(c.Vendors); err != nil {
+		others = append(others, err)
+	}
+	if err := ValidateGroups(c.Groups, c.Vendors); err != nil {
 		others = append(others, err)
 	}
 	for name, v := range c.Vendors {

@@ -46,9 +46,16 @@ const (
 // EventUpdateValues is an alias of order.updated ("Update Value(s)", seed 000).
 const EventUpdateValues = "update_values"
 
-// canonicalOutEvents lists the canonical event types an event definition may name.
-var canonicalOutEvents = []string{"order.submitted", "order.updated", "order.message",
-	"order.resolution_rejected", "order.closed", "order.cancelled", "order.status_changed"}
+// canonicalOutEvents lists the canonical event types an event definition may
+// name: every change of an order (docs/dispatch.md has the table of who emits
+// each).
+var canonicalOutEvents = []string{"order.created", "order.submitted", "order.assigned", "order.unassigned",
+	"order.updated", "order.message", "order.status_changed", "order.resolved", "order.resolution_rejected",
+	"order.closed", "order.cancelled", "order.acknowledged", "order.reassigned"}
+
+// CanonicalEvents returns the canonical event types an event definition may
+// name (update_values aside).
+func CanonicalEvents() []string { return append([]string(nil), canonicalOutEvents...) }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 var envRe = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
@@ -82,6 +89,19 @@ type VendorConfig struct {
 	Permissions PermissionSet `yaml:"permissions"`
 	// Definitions are the vendor's integrated event definitions.
 	Definitions []EventDefinition `yaml:"definitions"`
+	// Communications are the communication types the vendor accepts on Save and
+	// Send: data (the integration payload), email (an email in addition to the
+	// data) and any other name the platform uses (sent as data). Default [data],
+	// plus email when Email is set; a pull-only vendor accepts any ("*").
+	Communications []string `yaml:"communications"`
+	// Settings are values the vendor's renders read as extra.<name> (e.g. the
+	// EMG Source GUID as extra.source); default none.
+	Settings map[string]string `yaml:"settings"`
+	// AwaitAck keeps a delivery Sending after the transport accepted it, until
+	// the vendor's asynchronous Ack (an inbound event whose data.origination_id
+	// is the message id the gateway sent, extra.message_id) marks it Success or
+	// Failure (EMG). Default false: the transport's 2xx is Success.
+	AwaitAck bool `yaml:"await_ack"`
 	// Pull configures pull mode (GET /partners/<vendor>/orders); default off.
 	Pull PullConfig `yaml:"pull"`
 	// Retry overrides dispatch.retry for this vendor; nil uses the global policy.
@@ -112,6 +132,15 @@ type SigningConfig struct {
 	// SecretEnv names the variable holding the signing secret ("whsec_" + base64,
 	// or raw bytes); empty means unsigned.
 	SecretEnv string `yaml:"secret_env"`
+	// KeyFileEnv names the variable holding the path of a PEM RSA private key.
+	// When set, the body sent is {"<Field>": <the rendered Field, byte for byte>,
+	// "<SignatureField>": base64 RSA PKCS#1 v1.5 SHA-256 signature over those
+	// bytes} (EMG). Exclusive with SecretEnv; default unset.
+	KeyFileEnv string `yaml:"key_file_env"`
+	// Field is the member of the rendered JSON that is signed; default "Task".
+	Field string `yaml:"field"`
+	// SignatureField carries the signature; default "Signature".
+	SignatureField string `yaml:"signature_field"`
 }
 
 // SOAPConfig holds the SOAP transport's settings.
@@ -147,6 +176,36 @@ type PermissionSet struct {
 	// ServiceTypes are the service order types the vendor may receive or pull;
 	// required (an empty set allows nothing).
 	ServiceTypes []string `yaml:"service_types"`
+	// Fields lists the order paths the vendor may see, in pushed and pulled
+	// payloads alike: fields.<name> (fields.* for every typed field) and
+	// refs.servicer, partner_status, client_status, flags, tasks, attachments,
+	// messages, assignment. The order's id, partner, company, service type,
+	// status, requestor reference, version and timestamps are always visible.
+	// Default empty: everything is visible.
+	Fields []string `yaml:"fields"`
+}
+
+// AlwaysVisible lists the order paths every vendor sees whatever its
+// permission set's fields say.
+var AlwaysVisible = []string{"id", "partner", "company", "service_type", "status", "refs.requestor", "version", "created_at", "updated_at"}
+
+// Visible reports whether the set lets the vendor see order path p
+// (fields.<name> or a top-level path).
+func (p PermissionSet) Visible(path string) bool {
+	if len(p.Fields) == 0 {
+		return true
+	}
+	for _, a := range AlwaysVisible {
+		if a == path {
+			return true
+		}
+	}
+	for _, f := range p.Fields {
+		if f == path || (f == "fields.*" && strings.HasPrefix(path, "fields.")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Allows reports whether the set allows service order type st.
@@ -166,9 +225,11 @@ type EventDefinition struct {
 	Company string `yaml:"company"`
 	// ServiceType is the service order type; "*" matches any; required.
 	ServiceType string `yaml:"service_type"`
-	// Event is a canonical outbound event type (order.submitted, order.updated,
-	// order.message, order.resolution_rejected, order.closed, order.cancelled,
-	// order.status_changed) or update_values (= order.updated); required.
+	// Event is a canonical event type (order.created, order.submitted,
+	// order.assigned, order.unassigned, order.updated, order.message,
+	// order.status_changed, order.resolved, order.resolution_rejected,
+	// order.closed, order.cancelled, order.acknowledged, order.reassigned) or
+	// update_values (= order.updated); required.
 	Event string `yaml:"event"`
 	// Active turns the definition on; default false.
 	Active bool `yaml:"active"`
@@ -356,6 +417,24 @@ func (v *VendorConfig) SetDefaults() {
 	if v.Transport == "" {
 		v.Transport = TransportHTTP
 	}
+	if len(v.Communications) == 0 {
+		switch {
+		case v.Transport == TransportPull:
+			v.Communications = []string{"*"}
+		case v.Email != nil:
+			v.Communications = []string{"data", "email"}
+		default:
+			v.Communications = []string{"data"}
+		}
+	}
+	if v.Signing.KeyFileEnv != "" {
+		if v.Signing.Field == "" {
+			v.Signing.Field = "Task"
+		}
+		if v.Signing.SignatureField == "" {
+			v.Signing.SignatureField = "Signature"
+		}
+	}
 	if v.Method == "" {
 		v.Method = "POST"
 	}
@@ -431,7 +510,29 @@ func (v *VendorConfig) Validate(path string) error {
 	default:
 		errs = append(errs, bad(path+".auth.kind", "must be none, bearer, header or basic", v.Auth.Kind))
 	}
-	errs = append(errs, envName(path+".signing.secret_env", v.Signing.SecretEnv, false))
+	errs = append(errs, envName(path+".signing.secret_env", v.Signing.SecretEnv, false),
+		envName(path+".signing.key_file_env", v.Signing.KeyFileEnv, false))
+	if v.Signing.SecretEnv != "" && v.Signing.KeyFileEnv != "" {
+		errs = append(errs, bad(path+".signing.key_file_env", "cannot be combined with signing.secret_env (one signature per message)", v.Signing.KeyFileEnv))
+	}
+	for i, c := range v.Communications {
+		if c != "*" && !nameRe.MatchString(c) {
+			errs = append(errs, bad(fmt.Sprintf("%s.communications[%d]", path, i), "must be a communication type name ([a-z0-9_-]{1,64}) or *", c))
+		}
+		if c == "email" && v.Email == nil {
+			errs = append(errs, bad(fmt.Sprintf("%s.communications[%d]", path, i), "needs the vendor's email section", c))
+		}
+	}
+	for i, f := range v.Permissions.Fields {
+		if f != "fields.*" && !validPath(f) {
+			errs = append(errs, bad(fmt.Sprintf("%s.permissions.fields[%d]", path, i), "must be an order path such as fields.move_date, fields.* or attachments", f))
+		}
+	}
+	for k := range v.Settings {
+		if !nameRe.MatchString(k) {
+			errs = append(errs, bad(path+".settings."+k, "setting names must match [a-z0-9_-]{1,64}", k))
+		}
+	}
 	if v.SOAP.Version != "" && v.SOAP.Version != "1.1" && v.SOAP.Version != "1.2" {
 		errs = append(errs, bad(path+".soap.version", "must be 1.1 or 1.2", v.SOAP.Version))
 	}
@@ -534,7 +635,7 @@ func (d *EventDefinition) Validate(path string) error {
 // OrderPaths lists the top-level order paths a definition may watch or require;
 // fields.<name> names a typed field.
 var OrderPaths = []string{"company", "service_type", "refs.requestor", "refs.servicer", "status", "flags",
-	"partner_status", "client_status", "tasks", "attachments", "messages"}
+	"partner_status", "client_status", "tasks", "attachments", "messages", "assignment", "assignment.group", "assignment.assignee"}
 
 func validPath(p string) bool {
 	if name, ok := strings.CutPrefix(p, "fields."); ok {

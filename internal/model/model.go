@@ -75,12 +75,20 @@ const (
 	EventOrderClosed             EventType = "order.closed"
 	EventOrderCancelled          EventType = "order.cancelled"
 	EventServicerEvent           EventType = "servicer.event"
+	// EventOrderAssigned: the order was assigned to a group (and assignee), or
+	// re-assigned to another one (seed 004 "New assignment").
+	EventOrderAssigned EventType = "order.assigned"
+	// EventOrderUnassigned: the order was assigned away from a group (data
+	// names the group it left), or its assignment was cleared.
+	EventOrderUnassigned EventType = "order.unassigned"
+	// EventOrderResolved: the order's status became resolved (a solution).
+	EventOrderResolved EventType = "order.resolved"
 )
 
 // EventTypes lists every canonical event type.
 var EventTypes = []EventType{EventOrderCreated, EventOrderUpdated, EventOrderSubmitted, EventOrderAcknowledged,
 	EventOrderMessage, EventOrderReassigned, EventOrderResolutionRejected, EventOrderStatusChanged,
-	EventOrderClosed, EventOrderCancelled, EventServicerEvent}
+	EventOrderClosed, EventOrderCancelled, EventServicerEvent, EventOrderAssigned, EventOrderUnassigned, EventOrderResolved}
 
 // Valid reports whether t is a canonical event type.
 func (t EventType) Valid() bool {
@@ -173,6 +181,16 @@ type Message struct {
 	At        time.Time `json:"at"`
 }
 
+// Assignment says which group (and optionally which member of it) works the
+// order. A group may be integrated with a vendor (configs.GroupConfig): the
+// first assignment to it sends Submit Request to that vendor (seed 004).
+type Assignment struct {
+	// Group is the assignment group; required.
+	Group string `json:"group"`
+	// Assignee is the person within the group; optional.
+	Assignee string `json:"assignee,omitempty"`
+}
+
 // Order is the canonical service order / ticket task.
 type Order struct {
 	ID            string           `json:"id"`
@@ -188,6 +206,8 @@ type Order struct {
 	Tasks         []Task           `json:"tasks,omitempty"`
 	Attachments   []Attachment     `json:"attachments,omitempty"`
 	Messages      []Message        `json:"messages,omitempty"`
+	// Assignment is the group (and assignee) working the order; nil when unassigned.
+	Assignment *Assignment `json:"assignment,omitempty"`
 	// AcceptedAt is when the platform accepted the order (Extend requires it before servicer events).
 	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
 	// Version increases by one with every committed change (optimistic concurrency).
@@ -326,6 +346,14 @@ func (o *Order) Validate() error {
 		}
 		if a.Size < 0 {
 			add(fmt.Sprintf("attachments[%d].size", i), "must not be negative, got %d", a.Size)
+		}
+	}
+	if a := o.Assignment; a != nil {
+		if strings.TrimSpace(a.Group) == "" || len(a.Group) > 128 {
+			add("assignment.group", "must be 1 to 128 characters, got %q", a.Group)
+		}
+		if len(a.Assignee) > 256 {
+			add("assignment.assignee", "must be at most 256 characters, got %d", len(a.Assignee))
 		}
 	}
 	for i, m := range o.Messages {

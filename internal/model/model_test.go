@@ -108,3 +108,35 @@ func TestSchemaListsEveryStatusAndEventType(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyAssignment(t *testing.T) {
+	o := &Order{ID: "o1", Partner: "ssp7", Status: StatusNew}
+	steps := []struct {
+		patch   Assignment
+		want    *Assignment
+		changed string
+	}{
+		{Assignment{Group: "network-ops"}, &Assignment{Group: "network-ops"}, "assignment.group"},
+		{Assignment{Group: "network-ops", Assignee: "ann"}, &Assignment{Group: "network-ops", Assignee: "ann"}, "assignment.assignee"},
+		{Assignment{Group: "network-ops", Assignee: "ann"}, &Assignment{Group: "network-ops", Assignee: "ann"}, ""},
+		{Assignment{Group: "desk"}, &Assignment{Group: "desk"}, "assignment.group assignment.assignee"},
+		{Assignment{Group: " "}, nil, "assignment.group"},
+	}
+	for i, s := range steps {
+		a := s.patch
+		res, err := o.Apply(&Patch{Assignment: &a}, ApplyOptions{})
+		if err != nil {
+			t.Fatalf("[%d] Apply = %v", i, err)
+		}
+		if got := strings.Join(res.Changed, " "); got != s.changed {
+			t.Errorf("[%d] Apply(%+v).Changed = %q, want %q", i, s.patch, got, s.changed)
+		}
+		if (o.Assignment == nil) != (s.want == nil) || (o.Assignment != nil && *o.Assignment != *s.want) {
+			t.Errorf("[%d] Assignment = %+v, want %+v", i, o.Assignment, s.want)
+		}
+	}
+	o.Assignment = &Assignment{Group: ""}
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "assignment.group") {
+		t.Errorf("Validate with an empty group = %v, want an error naming assignment.group", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,9 @@ type Patch struct {
 	Messages      []Message      `json:"messages,omitempty"`
 	// Accepted sets (true) or clears (false) the order's acceptance.
 	Accepted *bool `json:"accepted,omitempty"`
+	// Assignment, when non-nil, assigns the order to Assignment.Group (and
+	// Assignee); an empty group clears the assignment.
+	Assignment *Assignment `json:"assignment,omitempty"`
 }
 
 // Empty reports whether the patch changes nothing.
@@ -238,6 +242,29 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 		} else if !*p.Accepted && o.AcceptedAt != nil {
 			o.AcceptedAt = nil
 			changed("accepted")
+		}
+	}
+	if a := p.Assignment; a != nil {
+		var cur Assignment
+		if o.Assignment != nil {
+			cur = *o.Assignment
+		}
+		next := Assignment{Group: strings.TrimSpace(a.Group), Assignee: strings.TrimSpace(a.Assignee)}
+		if next.Group == "" {
+			next.Assignee = ""
+		}
+		if next.Group != cur.Group {
+			changed("assignment.group")
+		}
+		if next.Assignee != cur.Assignee {
+			changed("assignment.assignee")
+		}
+		if next != cur {
+			if next.Group == "" {
+				o.Assignment = nil
+			} else {
+				o.Assignment = &next
+			}
 		}
 	}
 	if len(res.Changed) > 0 {
