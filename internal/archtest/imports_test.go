@@ -17,21 +17,22 @@ const module = "github.com/equus/sogateway/"
 // "/" covers sub-packages), the packages of ours it may import in non-test
 // code. Third-party rules are in forbiddenThirdParty.
 var allowed = map[string][]string{
-	"cmd/gatewayd/":     {"*"},
-	"gateway/":          {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue"},
-	"soap":              {"mappings", "configs", "internal/model"},
-	"mail":              {"mappings", "configs", "internal/model"},
-	"mappings":          {"internal/model"},
-	"adapters":          {"configs", "internal/model"},
-	"configs":           {},
-	"internal/model":    {},
-	"internal/store":    {"internal/model"},
-	"internal/intake":   {"internal/model", "internal/store"},
-	"internal/queue":    {"internal/model"},
-	"internal/dispatch": {"internal/model", "internal/queue", "internal/store", "adapters", "mappings", "configs"},
-	"internal/testutil": {"internal/model"},
-	"internal/archtest": {},
-	"bench/":            {"*"},
+	"cmd/gatewayd/":      {"*"},
+	"gateway/":           {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue", "internal/jsonguard"},
+	"soap":               {"mappings", "configs", "internal/model"},
+	"mail":               {"mappings", "configs", "internal/model"},
+	"mappings":           {"internal/model"},
+	"adapters":           {"configs", "internal/model"},
+	"configs":            {},
+	"internal/model":     {},
+	"internal/store":     {"internal/model"},
+	"internal/intake":    {"internal/model", "internal/store"},
+	"internal/queue":     {"internal/model"},
+	"internal/dispatch":  {"internal/model", "internal/queue", "internal/store", "adapters", "mappings", "configs"},
+	"internal/testutil":  {"internal/model"},
+	"internal/jsonguard": {},
+	"internal/archtest":  {},
+	"bench/":             {"*"},
 }
 
 // forbiddenThirdParty lists third-party imports a package must never take.
