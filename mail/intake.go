@@ -58,7 +58,9 @@ type MailboxStatus struct {
 	UIDValidity        uint32 `json:"uid_validity,omitempty"`
 	UIDValidityChanges int64  `json:"uid_validity_changes"`
 	LastUID            uint32 `json:"last_uid,omitempty"`
-	// Pending is the number of mails in the inbox at the last check.
+	// Pending is the number of mails found in the inbox at the last check,
+	// less those moved out since (applied or quarantined): 0 once the inbox
+	// is drained.
 	Pending int `json:"pending"`
 	// Processed counts mails committed and moved to Processed, Duplicates
 	// those among them the Sink had already applied.
@@ -508,6 +510,7 @@ func (i *Intake) finish(c *imapclient.Client, done []applied) error {
 	for _, a := range done {
 		dup := a.out != nil && a.out.Duplicate
 		i.update(func(s *MailboxStatus) {
+			s.Pending = max(s.Pending-1, 0) // it left the inbox
 			s.Processed++
 			if dup {
 				s.Duplicates++
@@ -690,6 +693,7 @@ func (i *Intake) quarantine(c *imapclient.Client, uid imap.UID, m *Mail, cause e
 		return err
 	}
 	i.update(func(s *MailboxStatus) {
+		s.Pending = max(s.Pending-1, 0) // it left the inbox
 		s.Quarantined++
 		s.QuarantinedBy[reason]++
 	})

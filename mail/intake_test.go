@@ -150,8 +150,8 @@ func testApplies(s *suite) {
 		}
 	}
 	st := r.in.Status()
-	if st.Processed != 3 || st.Quarantined != 0 || !st.Connected || st.UIDValidity == 0 {
-		t.Errorf("Status() = %+v, want 3 processed, connected, a UIDVALIDITY", st)
+	if st.Processed != 3 || st.Quarantined != 0 || !st.Connected || st.UIDValidity == 0 || st.Pending != 0 {
+		t.Errorf("Status() = %+v, want 3 processed, 0 pending, connected, a UIDVALIDITY", st)
 	}
 	wantMode := "idle"
 	if strings.HasSuffix(s.srv.name, "rev1") {
@@ -195,8 +195,8 @@ func testQuarantine(s *suite) {
 			t.Errorf("Status().QuarantinedBy[%q] = %d, want %d (all: %v)", k, st.QuarantinedBy[k], v, st.QuarantinedBy)
 		}
 	}
-	if st.Quarantined != 7 || st.Processed != 1 {
-		t.Errorf("Status() quarantined %d processed %d, want 7 and 1", st.Quarantined, st.Processed)
+	if st.Quarantined != 7 || st.Processed != 1 || st.Pending != 0 {
+		t.Errorf("Status() quarantined %d processed %d pending %d, want 7, 1 and 0", st.Quarantined, st.Processed, st.Pending)
 	}
 	if evs := s.sink.eventList(); len(evs) != 1 || evs[0].MessageID != "good@provider" {
 		t.Errorf("events = %v, want only the good mail's", evs)
