@@ -43,15 +43,15 @@ func TestCLITestReportsDiff(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(fx, "a.want.json"), got, 0o644)
 	var out, errb strings.Builder
-	if code := CLITest(dir, &out, &errb); code != 0 {
+	if code := CLITest(dir, false, &out, &errb); code != 0 {
 		t.Fatalf("CLITest with a matching fixture = %d:\n%s%s", code, out.String(), errb.String())
 	}
 	os.WriteFile(filepath.Join(fx, "a.want.json"), []byte(strings.Replace(string(got), `"note: hi"`, `"note: bye"`, 1)), 0o644)
 	out.Reset()
-	if code := CLITest(dir, &out, &errb); code != 1 {
+	if code := CLITest(dir, false, &out, &errb); code != 1 {
 		t.Fatalf("CLITest with a differing fixture = %d, want 1", code)
 	}
-	for _, want := range []string{"FAIL p/a (- want, + got)", "1 fixture(s), 1 failed"} {
+	for _, want := range []string{"FAIL p/a (- want, + got)", "1 fixture(s), 1 failed, 0 kind(s)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("CLITest output lacks %q:\n%s", want, out.String())
 		}
@@ -124,5 +124,78 @@ func TestCLIMainTranslateSOAP(t *testing.T) {
 	code := CLIMain([]string{"translate", "--partner", "ssp7", "--dir", "."}, ".", strings.NewReader(string(data)), &out, &errb)
 	if code != 0 || !strings.Contains(out.String(), `"kind": "update_message"`) {
 		t.Errorf("CLIMain translate SOAP = %d\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// TestCLITestWantFilesAndCoverage: a fixture without a want file fails with
+// the command that writes it; -update writes it; a kind without a fixture
+// fails `mappings test` (the same rule TestGolden applies).
+func TestCLITestWantFilesAndCoverage(t *testing.T) {
+	dir := writeMapping(t, "p", strings.Replace(reloadSrc2, "    event: order.message\n", "    match: {path: id}\n    event: order.message\n", 1)+`  - kind: other
+    event: order.message
+    rules:
+      - {to: target.requestor, from: ref, required: true}
+`)
+	fx := filepath.Join(dir, "p", "fixtures")
+	if err := os.MkdirAll(fx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(fx, "a.input.json"), []byte(`{"id":"o1","text":"hi"}`), 0o644)
+	var out, errb strings.Builder
+	if code := CLIMain([]string{"test", dir}, ".", nil, &out, &errb); code != 1 {
+		t.Fatalf("mappings test without a want file = %d, want 1:\n%s", code, out.String())
+	}
+	want := "FAIL p/a: no want file " + filepath.Join(fx, "a.want.json") + ": run `gatewayd mappings test -update " + dir + "` to write it"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("mappings test output lacks %q:\n%s", want, out.String())
+	}
+	out.Reset()
+	if code := CLIMain([]string{"test", "-update", dir}, ".", nil, &out, &errb); code != 1 {
+		t.Fatalf("mappings test -update with an uncovered kind = %d, want 1:\n%s", code, out.String())
+	}
+	for _, want := range []string{"wrote " + filepath.Join(fx, "a.want.json"), "FAIL coverage: p: kind other has no fixture", "1 fixture(s), 0 failed, 1 kind(s)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("mappings test -update output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(fx, "a.want.json")); err != nil {
+		t.Fatalf("-update did not write the want file: %v", err)
+	}
+	os.WriteFile(filepath.Join(fx, "b.input.json"), []byte(`{"ref":"r1"}`), 0o644)
+	out.Reset()
+	if code := CLIMain([]string{"test", "-update", dir}, ".", nil, &out, &errb); code != 0 {
+		t.Fatalf("mappings test -update with every kind covered = %d, want 0:\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := CLIMain([]string{"test", dir}, ".", nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "ok   p/a") {
+		t.Fatalf("mappings test after -update = %d, want 0:\n%s", code, out.String())
+	}
+}
+
+// TestCLIHelp: --help prints the usage on stdout and exits 0; it is never
+// taken for a folder.
+func TestCLIHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"test", "--help"}, {"validate", "-h"}, {"translate", "--help"}} {
+		var out, errb strings.Builder
+		code := CLIMain(args, ".", nil, &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), "usage:") || strings.Contains(errb.String(), "no such file") {
+			t.Errorf("CLIMain(%q) = %d, stdout %q, stderr %q; want 0 and the usage", args, code, out.String(), errb.String())
+		}
+	}
+	var out, errb strings.Builder
+	if code := CLIMain([]string{"test", "-update"}, ".", nil, &out, &errb); code != 0 && strings.Contains(errb.String(), "-update") {
+		t.Errorf("mappings test -update took the flag for a folder: %s", errb.String())
+	}
+}
+
+// TestCLITranslateExitsOneOnAFailedItem: a script can tell that an item failed.
+func TestCLITranslateExitsOneOnAFailedItem(t *testing.T) {
+	in := strings.NewReader(`{"params":{"id":"so-1"},"body":{"event":"repair_started","repairStartedAt":"soon"}}`)
+	var out, errb strings.Builder
+	if code := CLITranslate(".", "extend", false, "", in, &out, &errb); code != 1 {
+		t.Fatalf("CLITranslate with a failing item = %d, want 1:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), `"error"`) {
+		t.Errorf("CLITranslate did not print the failed item:\n%s", out.String())
 	}
 }

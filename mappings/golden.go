@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -208,6 +209,116 @@ func RunFixture(m *Mapping, f Fixture) ([]byte, error) {
 		}
 	}
 	return indentJSON(result)
+}
+
+// FixtureResult is the outcome of one golden case, as `mappings test` and
+// `go test ./mappings/` report it.
+type FixtureResult struct {
+	Fixture
+	// Got is the actual result (indented JSON); nil when the fixture could not run.
+	Got []byte
+	// Kinds are the message kinds the result's items matched, or "render:<name>" for a render case.
+	Kinds []string
+	// Err is set when the fixture could not run, its want file is missing
+	// (ErrNoWantFile) or its result differs (Diff holds the diff).
+	Err error
+	// Diff is the readable difference (- want, + got) when the result differs.
+	Diff string
+	// Updated is set when CheckFixture (with update) wrote the want file.
+	Updated bool
+}
+
+// ErrNoWantFile is returned (wrapped) for a fixture whose .want.json does not exist yet.
+var ErrNoWantFile = errors.New("no want file")
+
+// CheckFixture runs one golden case with m and compares it with its want
+// file; with update it writes the want file when it is missing or differs.
+func CheckFixture(m *Mapping, f Fixture, update bool) FixtureResult {
+	r := FixtureResult{Fixture: f}
+	if m == nil {
+		r.Err = fmt.Errorf("partner %s has no loaded mapping", f.Partner)
+		return r
+	}
+	got, err := RunFixture(m, f)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Got, r.Kinds = got, resultKinds(f, got)
+	want, err := os.ReadFile(f.Want)
+	if update && (err != nil || !sameJSON(want, got)) {
+		if err := os.WriteFile(f.Want, got, 0o644); err != nil {
+			r.Err = fmt.Errorf("write %s: %w", f.Want, err)
+		}
+		r.Updated = true
+		return r
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		r.Err = fmt.Errorf("%w %s: run `gatewayd mappings test -update %s` to write it from the current result, then read it before committing it",
+			ErrNoWantFile, f.Want, filepath.Dir(filepath.Dir(filepath.Dir(f.Want))))
+		return r
+	}
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	if !sameJSON(want, got) {
+		r.Diff = lineDiff(want, got)
+		r.Err = errors.New("result differs from " + f.Want)
+	}
+	return r
+}
+
+// resultKinds lists the kinds a fixture's result covers.
+func resultKinds(f Fixture, got []byte) []string {
+	if strings.HasSuffix(f.Input, ".render.json") {
+		var rc renderCase
+		if data, err := os.ReadFile(f.Input); err == nil && json.Unmarshal(data, &rc) == nil {
+			return []string{"render:" + rc.Render}
+		}
+		return nil
+	}
+	var bv batchView
+	if json.Unmarshal(got, &bv) != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range bv.Items {
+		if it.Kind != "" {
+			out = append(out, it.Kind)
+		}
+	}
+	return out
+}
+
+// Coverage returns a problem for every inbound kind and every render of the
+// set that no fixture result exercises: a mapping needs at least one golden
+// case per kind and per render. It is the rule `mappings test` enforces.
+func Coverage(s *Set, results []FixtureResult) []string {
+	seen := map[string]map[string]bool{}
+	for _, r := range results {
+		if seen[r.Partner] == nil {
+			seen[r.Partner] = map[string]bool{}
+		}
+		for _, k := range r.Kinds {
+			seen[r.Partner][k] = true
+		}
+	}
+	var out []string
+	for _, p := range s.Names() {
+		m := s.Get(p)
+		for _, k := range m.Kinds() {
+			if !seen[p][k] {
+				out = append(out, fmt.Sprintf("%s: kind %s has no fixture (add %s)", p, k, filepath.Join(p, "fixtures", k+".input.json")))
+			}
+		}
+		for _, k := range m.Renders() {
+			if !seen[p]["render:"+k] {
+				out = append(out, fmt.Sprintf("%s: render %s has no fixture (add %s)", p, k, filepath.Join(p, "fixtures", k+".render.json")))
+			}
+		}
+	}
+	return out
 }
 
 func indentJSON(v any) ([]byte, error) {

@@ -28,7 +28,7 @@ const usage = `usage:
   gatewayd [serve] [-config configs/gateway.yaml]
   gatewayd healthcheck            (GET /healthz on GATEWAY_ADDR; for container HEALTHCHECKs)
   gatewayd mappings validate [DIR]
-  gatewayd mappings test [DIR]
+  gatewayd mappings test [-update] [DIR]
   gatewayd mappings translate --partner P [--explain] [--out KIND] < input
 `
 
