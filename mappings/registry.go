@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,34 @@ func (r *Registry) Status() map[string]PartnerStatus {
 	return out
 }
 
+// Warning summarizes the partners whose last reload failed, for the
+// "warning" of the mappings readiness check: each with the version that
+// keeps serving (or "not served" for a partner that never loaded) and the
+// first line of its error. It is "" when every mapping loaded.
+func (r *Registry) Warning() string {
+	st := r.Status()
+	var out []string
+	for _, name := range keys(st) {
+		s := st[name]
+		if s.LastError == "" {
+			continue
+		}
+		first, _, _ := strings.Cut(s.LastError, "\n")
+		if n := strings.Count(s.LastError, "\n"); n > 0 {
+			first += fmt.Sprintf(" (and %d more)", n)
+		}
+		running := "not served"
+		if s.Version != "" {
+			running = s.Version + " keeps serving"
+		}
+		out = append(out, fmt.Sprintf("%s: edit refused, %s: %s", name, running, first))
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "broken mappings: " + strings.Join(out, "; ")
+}
+
 // Reload validates every partner folder and swaps in each one that loads;
 // broken partners keep their running version. It returns the load errors of
 // the broken ones (a LoadErrors list), or nil. A partner folder that was
@@ -119,13 +148,18 @@ func (r *Registry) Reload() error {
 			st.Version, st.LoadedAt = m.Version(), now
 			r.log.Info("mapping loaded", "partner", name, "version", m.Version())
 		}
+		if st.LastError != "" {
+			r.log.Info("mapping fixed; the broken edit is gone", "partner", name, "version", m.Version(), "broken_since", st.ErrorAt)
+		}
 		st.LastError, st.ErrorAt = "", time.Time{}
 		r.status[name] = st
 	}
-	for name := range cur {
-		if _, ok := next[name]; !ok && !contains(names, name) {
+	for name := range r.status {
+		if !contains(names, name) {
 			delete(r.status, name)
-			r.log.Warn("mapping removed", "partner", name)
+			if cur[name] != nil {
+				r.log.Warn("mapping removed", "partner", name)
+			}
 		}
 	}
 	r.live.Store(&next)

@@ -235,3 +235,63 @@ func TestRegistryBrokenAtStart(t *testing.T) {
 		t.Errorf("Status[gamma].LastError = %q", st.LastError)
 	}
 }
+
+// TestRegistryWarningAndFixedLog: a broken edit shows in Warning (with the
+// version that keeps serving); fixing it clears the warning and logs it.
+func TestRegistryWarningAndFixedLog(t *testing.T) {
+	dir := t.TempDir()
+	writeReload(t, dir, "alpha", "v1:")
+	var logs syncBuffer
+	r, err := NewRegistry(dir, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Warning(); w != "" {
+		t.Fatalf("Warning() with every mapping loaded = %q, want \"\"", w)
+	}
+	running := r.Get("alpha").Version()
+	file := filepath.Join(dir, "alpha", "alpha.yaml")
+	src, _ := os.ReadFile(file)
+	os.WriteFile(file, append(src, "not_a_key: 1\n"...), 0o644)
+	writeReload(t, dir, "beta", "b:")
+	os.WriteFile(filepath.Join(dir, "beta", "beta.yaml"), []byte("partner: beta\nprotocols: [rest\n"), 0o644)
+	if err := r.Reload(); err == nil {
+		t.Fatal("Reload with broken edits = nil")
+	}
+	w := r.Warning()
+	for _, want := range []string{"broken mappings: alpha: edit refused, " + running + " keeps serving: " + file + ":",
+		`unknown key "not_a_key"`, "beta: edit refused, not served: "} {
+		if !strings.Contains(w, want) {
+			t.Errorf("Warning() = %q, lacks %q", w, want)
+		}
+	}
+	os.WriteFile(file, src, 0o644)
+	os.RemoveAll(filepath.Join(dir, "beta"))
+	if err := r.Reload(); err != nil {
+		t.Fatalf("Reload after the fix = %v", err)
+	}
+	if w := r.Warning(); w != "" {
+		t.Errorf("Warning() after the fix = %q, want \"\"", w)
+	}
+	if !strings.Contains(logs.String(), "mapping fixed; the broken edit is gone") || !strings.Contains(logs.String(), "partner=alpha") {
+		t.Errorf("no log line says alpha was fixed:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

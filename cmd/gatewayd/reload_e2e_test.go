@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -87,5 +88,29 @@ func TestBinaryMappingEditChangesTheWSDL(t *testing.T) {
 	}
 	if w := get(t, wsdl); !strings.Contains(w, "priorityCode") {
 		t.Fatalf("after a broken edit the WSDL changed; want the running version kept")
+	}
+	var ready struct {
+		Checks map[string]struct {
+			OK   bool   `json:"ok"`
+			Warn string `json:"warning"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(get(t, g.URL+"/readyz")), &ready); err != nil {
+		t.Fatal(err)
+	}
+	if c := ready.Checks["mappings"]; !c.OK || !strings.Contains(c.Warn, "ssp7: edit refused") || !strings.Contains(c.Warn, `unknown key "not_a_key"`) {
+		t.Errorf("readyz mappings check under a broken edit = %+v, want ok with a warning naming ssp7 and the error", c)
+	}
+	// The fix: the warning goes and the log says so.
+	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGHUP)
+	deadline = time.Now().Add(15 * time.Second)
+	for strings.Contains(get(t, g.URL+"/readyz"), "not_a_key") || !strings.Contains(g.Logs(), "mapping fixed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz still warns after the fix, or no log line says it was fixed\n%s", get(t, g.URL+"/readyz"))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

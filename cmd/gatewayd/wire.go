@@ -70,7 +70,8 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 		if len(reg.Names()) == 0 {
 			return gateway.CheckResult{OK: false, Error: "no mapping loaded from " + reg.Dir(), Detail: reg.Status()}
 		}
-		return gateway.CheckResult{OK: true, Detail: reg.Status()}
+		// A broken edit leaves the running version serving: ready, with a warning.
+		return gateway.CheckResult{OK: true, Detail: reg.Status(), Warn: reg.Warning()}
 	})
 	if *cfg.Mappings.Watch {
 		w.goRun(func() { reg.Watch(ctx, cfg.Mappings.PollInterval) })
