@@ -22,6 +22,8 @@ type Config struct {
 	Log         Log                      `yaml:"log"`
 	Attachments Attachments              `yaml:"attachments"`
 	Partners    map[string]PartnerConfig `yaml:"partners"`
+	// Access holds the bootstrap admin credential of /v1 (access.go).
+	Access Access `yaml:"access"`
 	// Vendors are the outbound vendors (seed 000), keyed by name; see dispatch.go.
 	Vendors map[string]VendorConfig `yaml:"vendors"`
 	// Dispatch holds the delivery workers', retry and offline settings.
@@ -144,6 +146,7 @@ func (c *Config) setDefaults() {
 	defD(&c.Mappings.PollInterval, 2*time.Second)
 	def(&c.Log.Level, "info")
 	def(&c.Attachments.Dir, "data/attachments")
+	c.Access.setDefaults()
 	c.Dispatch.SetDefaults()
 	c.VendorNotes = map[string]string{}
 	for name, v := range c.Vendors {
@@ -203,6 +206,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.Access.validate(add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

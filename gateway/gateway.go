@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/access"
+	"github.com/equus/sogateway/internal/audit"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/store"
@@ -36,6 +38,11 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Owners returns the field ownership a partner's mapping declares; nil means none.
 	Owners func(partner string) map[string]model.Owner
+	// Access verifies /v1 credentials and stores API keys; nil refuses every
+	// /v1 request with 401 (the API is never open by omission).
+	Access *access.Keys
+	// Audit records changes made through /v1; nil records nothing.
+	Audit *audit.Log
 }
 
 // CheckResult is one readiness check's verdict.
@@ -62,6 +69,7 @@ type Gateway struct {
 	openapi map[string]any
 
 	onMessage func(ctx context.Context, o *model.Order, ev *model.Event)
+	vendorsOf func(ctx context.Context, orderID string) ([]string, error)
 }
 
 // New builds the gin engine with middleware, operations endpoints and the
@@ -78,7 +86,7 @@ func New(d Deps) *Gateway {
 	g.metrics = NewMetrics(d.Registry)
 	g.engine.ContextWithFallback = true
 	g.engine.HandleMethodNotAllowed = true
-	g.engine.Use(g.requestID(), g.recover(), g.metrics.middleware(), g.accessLog(), g.limitBody(d.Config.Server.MaxBodyBytes))
+	g.engine.Use(g.requestID(), g.recover(), g.metrics.middleware(), g.accessLog(), g.limitBody(d.Config.Server.MaxBodyBytes), g.authenticate())
 	g.engine.NoRoute(func(c *gin.Context) {
 		WriteProblem(c, Problem{Status: http.StatusNotFound, Detail: "no route " + c.Request.Method + " " + c.Request.URL.Path})
 	})
@@ -90,7 +98,10 @@ func New(d Deps) *Gateway {
 	g.engine.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	g.engine.GET("/openapi.json", g.openAPI)
 	g.AddCheck("redis", g.redisCheck)
-	g.mountPlatform(g.engine.Group("/v1"))
+	v1 := g.engine.Group("/v1")
+	g.mountPlatform(v1)
+	g.mountAPIKeys(v1)
+	g.mountAudit(v1)
 	return g
 }
 

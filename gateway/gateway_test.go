@@ -15,6 +15,8 @@ import (
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/gateway"
+	"github.com/equus/sogateway/internal/access"
+	"github.com/equus/sogateway/internal/audit"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/internal/testutil"
@@ -35,7 +37,8 @@ func newEnv(t *testing.T, rdb redis.UniversalClient, embedded bool) *env {
 	logs := &bytes.Buffer{}
 	log := slog.New(gateway.ContextHandler{Handler: slog.NewJSONHandler(logs, nil)})
 	st := store.New(rdb, nil)
-	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: intake.New(st, nil), Embedded: embedded, Logger: log})
+	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: intake.New(st, nil), Embedded: embedded, Logger: log,
+		Access: access.NewKeys(rdb, &access.Options{AdminToken: testutil.AdminToken}), Audit: audit.New(rdb, nil)})
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
 	return &env{srv: srv, logs: logs}
@@ -49,6 +52,9 @@ func (e *env) do(t *testing.T, method, path, ctype, body string, hdr ...string) 
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if strings.HasPrefix(path, "/v1/") {
+		testutil.Authorize(req) // the admin token unless the test sent its own
 	}
 	resp, err := http.DefaultClient.Do(req)
 	testutil.Must(t, err)

@@ -138,6 +138,9 @@ func (g *Gateway) createOrder(c *gin.Context) {
 	if !readJSON(c, &req) {
 		return
 	}
+	if !g.mayCreateFor(c, req.Partner) {
+		return
+	}
 	o := &model.Order{Partner: req.Partner, Company: req.Company, ServiceType: req.ServiceType, Refs: req.Refs,
 		Status: req.Status, Flags: req.Flags, PartnerStatus: req.PartnerStatus, ClientStatus: req.ClientStatus,
 		Tasks: req.Tasks, Attachments: req.Attachments}

@@ -28,7 +28,7 @@ func gatewaydBinary(t *testing.T) string { return testutil.GatewaydBinary(t) }
 // REDIS_URL empty unless given), waits for /healthz, and stops it at cleanup.
 func startGateway(t *testing.T, env ...string) *proc {
 	t.Helper()
-	full := append(os.Environ(), "REDIS_URL=", "GATEWAY_ATTACHMENTS_DIR="+t.TempDir())
+	full := append(os.Environ(), "REDIS_URL=", "GATEWAY_ATTACHMENTS_DIR="+t.TempDir(), "GATEWAY_ADMIN_TOKEN="+testutil.AdminToken)
 	g := testutil.StartGatewayd(t, "../..", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), nil, append(full, env...))
 	return &proc{Gatewayd: g, cmd: g.Cmd}
 }
@@ -41,6 +41,9 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, http.Header
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if strings.Contains(url, "/v1/") {
+		testutil.Authorize(req) // the admin token unless the test sent its own
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -145,6 +148,7 @@ func TestBinaryGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", g.URL+"/v1/orders", pr)
 	req.Header.Set("Content-Type", "application/json")
+	testutil.Authorize(req)
 	type result struct {
 		code int
 		err  error

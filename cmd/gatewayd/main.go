@@ -16,6 +16,8 @@ import (
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/gateway"
+	"github.com/equus/sogateway/internal/access"
+	"github.com/equus/sogateway/internal/audit"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/store"
 )
@@ -85,7 +87,13 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 	defer closeRedis()
 	st := store.New(rdb, &store.Options{Prefix: cfg.Redis.Prefix, StreamMaxLen: cfg.Redis.StreamMaxLen, IdempotencyTTL: cfg.Redis.IdempotencyTTL})
 	in := intake.New(st, &intake.Options{Logger: log})
-	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log})
+	tok, err := adminToken(cfg, log)
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log,
+		Access: access.NewKeys(rdb, &access.Options{Prefix: cfg.Redis.Prefix, AdminToken: tok}),
+		Audit:  audit.New(rdb, &audit.Options{Prefix: cfg.Redis.Prefix})})
 	rdb.AddHook(gw.Metrics().RedisHook())
 
 	w, err := wire(ctx, cfg, log, gw, st, in, in.SetOnPatched)

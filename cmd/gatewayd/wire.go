@@ -374,6 +374,7 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 		}
 	})
 	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc)
+	gw.SetVendorsOf(svc.VendorsOf)
 	if err := gw.Registry().Register(svc.Collector()); err != nil {
 		return fmt.Errorf("dispatch metrics: %w", err)
 	}

@@ -18,7 +18,7 @@ const module = "github.com/equus/sogateway/"
 // code. Third-party rules are in forbiddenThirdParty.
 var allowed = map[string][]string{
 	"cmd/gatewayd/":      {"*"},
-	"gateway/":           {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue", "internal/jsonguard"},
+	"gateway/":           {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue", "internal/jsonguard", "internal/access", "internal/audit"},
 	"soap":               {"mappings", "configs", "internal/model"},
 	"mail":               {"mappings", "configs", "internal/model"},
 	"mappings":           {"internal/model"},
@@ -31,6 +31,8 @@ var allowed = map[string][]string{
 	"internal/dispatch":  {"internal/model", "internal/queue", "internal/store", "adapters", "mappings", "configs"},
 	"internal/testutil":  {"internal/model"},
 	"internal/jsonguard": {},
+	"internal/access":    {},
+	"internal/audit":     {},
 	"internal/archtest":  {},
 	"bench/":             {"*"},
 }

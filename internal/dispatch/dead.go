@@ -124,3 +124,25 @@ func (s *Service) markReplayed(ctx context.Context, rec *Delivery) {
 	rec.Status, rec.Attempts, rec.NextAttemptAt = model.DeliverySending, 0, &now
 	s.saveRecord(ctx, rec)
 }
+
+// VendorsOf lists the vendors an order was sent to (its delivery records),
+// so a key bound to a vendor sees the orders sent to it.
+func (s *Service) VendorsOf(ctx context.Context, orderID string) ([]string, error) {
+	all, err := s.rdb.HVals(ctx, s.k.deliveries(orderID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: vendors of %s: %w", orderID, err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, doc := range all {
+		d, err := decodeRecord(doc)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[d.Vendor] {
+			seen[d.Vendor] = true
+			out = append(out, d.Vendor)
+		}
+	}
+	return out, nil
+}

@@ -140,3 +140,16 @@ func StartGatewayd(t testing.TB, dir, addr string, args, env []string) *Gatewayd
 		time.Sleep(30 * time.Millisecond)
 	}
 }
+
+// AdminToken is the bootstrap admin token tests give a gateway
+// (GATEWAY_ADMIN_TOKEN, or access.Options.AdminToken in-process).
+const AdminToken = "test-admin-token-0123456789abcdef"
+
+// Authorize adds the admin bearer token to req unless it carries an
+// Authorization header already, and returns req.
+func Authorize(req *http.Request) *http.Request {
+	if req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+AdminToken)
+	}
+	return req
+}

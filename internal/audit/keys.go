@@ -1,0 +1,7 @@
+package audit
+
+// Every Redis key of the audit trail is built here.
+type keys struct{ prefix string }
+
+// stream is the STREAM of audit records, fields: at, who, action, kind, id, before, after.
+func (k keys) stream() string { return k.prefix + ":audit" }
