@@ -107,8 +107,8 @@ func basePaths() map[string]any {
 		},
 		"/v1/audit": map[string]any{"get": withQuery(op("Changes made through the API, newest first: who, when, action, kind, id, before, after (admin); filters kind, id; cursor, limit", "200", "401", "403", "422"),
 			"kind", "id", "cursor", "limit")},
-		"/v1/orders/{id}/events": map[string]any{"parameters": idParam, "get": op("The order's canonical events, oldest first", "200", "404")},
-		"/v1/orders/{id}/messages": map[string]any{"parameters": idParam, "post": withBody(op("Add an update text from the platform (event order.message, direction out); dispatched to vendors whose definitions ask for messages", "201", "404", "409", "422"),
+		"/v1/orders/{id}/events": map[string]any{"parameters": idParam, "get": pageOp("One page of the order's canonical events, oldest first (limit, cursor)", "EventPage")},
+		"/v1/orders/{id}/messages": map[string]any{"parameters": idParam, "get": pageOp("One page of the order's messages, oldest first (limit, cursor)", "MessagePage"), "post": withBody(op("Add an update text from the platform (event order.message, direction out); dispatched to vendors whose definitions ask for messages", "201", "404", "409", "422"),
 			"#/components/schemas/Message")},
 	}
 }

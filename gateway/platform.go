@@ -46,6 +46,7 @@ func (g *Gateway) mountPlatform(v1 *gin.RouterGroup) {
 	v1.GET("/orders/:id", g.getOrder)
 	v1.PATCH("/orders/:id", g.patchOrder)
 	v1.GET("/orders/:id/events", g.orderEvents)
+	v1.GET("/orders/:id/messages", g.orderMessages)
 	v1.POST("/orders/:id/messages", g.postMessage)
 }
 
@@ -213,15 +214,6 @@ func (g *Gateway) patchOrder(c *gin.Context) {
 	}
 	c.Header("ETag", etag(updated.Version))
 	c.JSON(http.StatusOK, updated)
-}
-
-func (g *Gateway) orderEvents(c *gin.Context) {
-	evs, err := g.d.Store.Events(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		WriteError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"order_id": c.Param("id"), "events": evs})
 }
 
 func (g *Gateway) owners(partner string) map[string]model.Owner {

@@ -28,6 +28,7 @@ func main() {
 
 const usage = `usage:
   gatewayd [serve] [-config configs/gateway.yaml]
+  gatewayd migrate history        (move order history written by older gateways beside the order)
   gatewayd healthcheck            (GET /healthz on GATEWAY_ADDR; for container HEALTHCHECKs)
   gatewayd mappings validate [DIR]
   gatewayd mappings test [-update] [DIR]
@@ -37,6 +38,9 @@ const usage = `usage:
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "mappings" {
 		return runMappings(args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return runMigrate(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(stderr)
@@ -85,7 +89,7 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, &store.Options{Prefix: cfg.Redis.Prefix, StreamMaxLen: cfg.Redis.StreamMaxLen, IdempotencyTTL: cfg.Redis.IdempotencyTTL})
+	st := store.New(rdb, storeOptions(cfg))
 	in := intake.New(st, &intake.Options{Logger: log})
 	tok, err := adminToken(cfg, log)
 	if err != nil {

@@ -173,7 +173,7 @@ func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error)
 func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, loaded *model.Order, err error) {
 	t := in.Target
 	if t.OrderID != "" {
-		if o, err := s.st.GetOrder(ctx, t.OrderID); err == nil {
+		if o, err := s.st.GetOrderHead(ctx, t.OrderID); err == nil {
 			return t.OrderID, "", "", true, o, nil
 		} else if !errors.Is(err, model.ErrNotFound) {
 			return "", "", "", false, nil, err
@@ -200,7 +200,7 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 	}
 	// A task reference may also be the gateway's own order id (SSP7 mail and SOAP).
 	if t.OrderID == "" && t.Requestor != "" {
-		if o, err := s.st.GetOrder(ctx, t.Requestor); err == nil && o.Partner == in.Partner {
+		if o, err := s.st.GetOrderHead(ctx, t.Requestor); err == nil && o.Partner == in.Partner {
 			return o.ID, "", "", true, o, nil
 		}
 	}
@@ -216,7 +216,7 @@ func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence)
 		return nil, err
 	}
 	if found && cur == nil {
-		cur, err = s.st.GetOrder(ctx, id)
+		cur, err = s.st.GetOrderHead(ctx, id)
 		if errors.Is(err, model.ErrNotFound) {
 			// The reference was claimed by a create that did not finish: create under that id.
 			cur = nil
@@ -358,6 +358,7 @@ func cloneOrder(o *model.Order) *model.Order {
 	b, _ := json.Marshal(o)
 	var c model.Order
 	_ = json.Unmarshal(b, &c)
+	c.Stored = o.Stored
 	return &c
 }
 

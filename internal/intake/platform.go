@@ -112,7 +112,7 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 // writers) and records an order.message event, direction out.
 func (s *Service) AddMessage(ctx context.Context, id string, m model.Message) (*model.Order, *model.Event, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		cur, err := s.st.GetOrder(ctx, id)
+		cur, err := s.st.GetOrderHead(ctx, id)
 		if err != nil {
 			return nil, nil, err
 		}

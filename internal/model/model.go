@@ -214,6 +214,17 @@ type Order struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Stored says how many of the leading Messages and Attachments are already
+	// in the order store's history; the store appends only the entries after
+	// them. The store sets it when it reads an order (zero for an order read
+	// without its history), so a commit writes only what is new.
+	Stored HistoryCount `json:"-"`
+}
+
+// HistoryCount counts an order's append-only history entries.
+type HistoryCount struct {
+	Messages    int
+	Attachments int
 }
 
 // Event is one canonical event on an order, inbound or outbound.

@@ -5,11 +5,28 @@ package store
 
 type keys struct{ prefix string }
 
-// order is a HASH: v = version (int), doc = the order as JSON, pub = events published to the stream.
+// order is a HASH: v = version (int), doc = the order's current state as JSON
+// (without messages and attachments, which are in their own lists), pub =
+// events published to the stream.
 func (k keys) order(id string) string { return k.prefix + ":{o:" + id + "}:order" }
 
 // events is a LIST of the order's events as JSON, append-only, oldest first.
 func (k keys) events(id string) string { return k.prefix + ":{o:" + id + "}:events" }
+
+// messages is a LIST of the order's messages as JSON, append-only, oldest first.
+func (k keys) messages(id string) string { return k.prefix + ":{o:" + id + "}:messages" }
+
+// attachments is a LIST of the order's attachments as JSON, append-only, oldest first.
+func (k keys) attachments(id string) string { return k.prefix + ":{o:" + id + "}:attachments" }
+
+// fenceAge is a ZSET fence key -> unix ms when it was recorded (Redis TIME);
+// the order's scripts trim fence entries older than the retention by it.
+func (k keys) fenceAge(id string) string { return k.prefix + ":{o:" + id + "}:fenceage" }
+
+// orderKeys are the KEYS of the order scripts, in their order (scripts.go).
+func (k keys) orderKeys(id string) []string {
+	return []string{k.order(id), k.events(id), k.fence(id), k.fenceAge(id), k.messages(id), k.attachments(id)}
+}
 
 // fence is a HASH idempotency key -> outcome JSON: the per-order record that a
 // message was applied, written by the same script as the change itself.

@@ -2,38 +2,84 @@ package store
 
 import "github.com/redis/go-redis/v9"
 
-// createScript creates an order with its first event.
+// The order scripts share one KEYS layout, all under the order's hash tag:
 //
-// KEYS[1] order hash, KEYS[2] events list, KEYS[3] fence hash
-// ARGV[1] order JSON, ARGV[2] event JSON, ARGV[3] fence key ("" for none), ARGV[4] fence value
-// Returns 1, or the error "EXISTS" when the order already exists. The fence is
-// stored as "<version produced>|<value>" (version 1 here).
-var createScript = redis.NewScript(`
+//	KEYS[1] order hash, KEYS[2] events list, KEYS[3] fence hash,
+//	KEYS[4] fence-age zset, KEYS[5] messages list, KEYS[6] attachments list
+//
+// and append the history entries the same way: ARGV carries the counts of new
+// events, messages and attachments, then the entries themselves (JSON), in
+// that order. Only the order's current state (the doc field) is rewritten;
+// history is appended, so a commit costs the same on the 1,000th message as on
+// the first.
+//
+// A fence entry is "<version produced>|<value>"; its age (Redis TIME, ms) is in
+// the fence-age zset. With a retention (fence TTL ms > 0) each write drops up
+// to 64 entries older than the retention and sets both keys to expire one
+// retention after the write, so an order that stops changing loses its fences
+// whole once they are all older than the retention.
+const historyLua = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fence_set(fk, val, ttl)
+  redis.call('HSET', KEYS[3], fk, val)
+  if ttl > 0 then
+    local now = now_ms()
+    redis.call('ZADD', KEYS[4], now, fk)
+    local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl, 'LIMIT', 0, 64)
+    if #old > 0 then
+      redis.call('HDEL', KEYS[3], unpack(old))
+      redis.call('ZREM', KEYS[4], unpack(old))
+    end
+    redis.call('PEXPIRE', KEYS[3], ttl)
+    redis.call('PEXPIRE', KEYS[4], ttl)
+  end
+end
+local function append_history(at)
+  local ne, nm, na = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local i = at + 3
+  for _ = 1, ne do redis.call('RPUSH', KEYS[2], ARGV[i]); i = i + 1 end
+  for _ = 1, nm do redis.call('RPUSH', KEYS[5], ARGV[i]); i = i + 1 end
+  for _ = 1, na do redis.call('RPUSH', KEYS[6], ARGV[i]); i = i + 1 end
+end
+`
+
+// createScript creates an order (version 1) with its first event and history.
+//
+// KEYS as above
+// ARGV[1] order JSON (without history), ARGV[2] fence key ("" for none),
+// ARGV[3] fence value, ARGV[4] fence TTL ms (0 keeps fences forever),
+// ARGV[5..] counts and entries as above.
+// Returns 1, or the error "EXISTS" when the order already exists.
+var createScript = redis.NewScript(historyLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('EXISTS')
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'doc', ARGV[1], 'pub', 0)
-redis.call('RPUSH', KEYS[2], ARGV[2])
-if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[3], '1|' .. ARGV[4])
+append_history(5)
+if ARGV[2] ~= '' then
+  fence_set(ARGV[2], '1|' .. ARGV[3], tonumber(ARGV[4]))
 end
 return 1
 `)
 
-// updateScript replaces an order whose version is still the expected one and
-// appends its events, setting the idempotency fence in the same step.
+// updateScript replaces an order's current state if its version is still the
+// expected one, appends its new history and sets the idempotency fence, in one
+// step.
 //
-// KEYS[1] order hash, KEYS[2] events list, KEYS[3] fence hash
-// ARGV[1] expected version, ARGV[2] new order JSON, ARGV[3] fence key ("" for none),
-// ARGV[4] fence value, ARGV[5] fence mode: "strict" (a key seen once is always a
-// duplicate: partner message ids) or "until-changed" (a duplicate only while the
-// order is still at the version the key produced: body digests, so the same
-// content sent again after another change applies again), ARGV[6..] event JSON.
-// The fence is stored as "<version produced>|<value>".
+// KEYS as above
+// ARGV[1] expected version, ARGV[2] new order JSON (without history),
+// ARGV[3] fence key ("" for none), ARGV[4] fence value, ARGV[5] fence mode:
+// "strict" (a key seen once is always a duplicate: partner message ids) or
+// "until-changed" (a duplicate only while the order is still at the version
+// the key produced: body digests, so the same content sent again after another
+// change applies again), ARGV[6] fence TTL ms, ARGV[7..] counts and entries.
 // Returns {"OK", new version, published mark, events length}; {"DUP", first
 // fence value} when the fence key is already set; errors "NOTFOUND" or
 // "VERSION <current>".
-var updateScript = redis.NewScript(`
+var updateScript = redis.NewScript(historyLua + `
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then
   return redis.error_reply('NOTFOUND')
@@ -53,14 +99,31 @@ if cur ~= ARGV[1] then
 end
 local nv = tonumber(cur) + 1
 redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2])
-for i = 6, #ARGV do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
-end
+append_history(7)
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[3], nv .. '|' .. ARGV[4])
+  fence_set(ARGV[3], nv .. '|' .. ARGV[4], tonumber(ARGV[6]))
 end
 local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')
 return {'OK', nv, pub, redis.call('LLEN', KEYS[2])}
+`)
+
+// migrateScript moves the history of an order written before history lived
+// beside it (messages and attachments inside the doc) into its lists, without
+// changing the order's version.
+//
+// KEYS as above
+// ARGV[1] version the doc was read at, ARGV[2] the doc as read (legacy),
+// ARGV[3] the doc without history, ARGV[4..] counts (0 events) and entries.
+// Returns 1 when migrated, 0 when the order changed or is gone since it was
+// read (the caller reads again).
+var migrateScript = redis.NewScript(historyLua + `
+local cur = redis.call('HMGET', KEYS[1], 'v', 'doc')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3])
+append_history(4)
+return 1
 `)
 
 // publishScript records that the first n events of an order are on the stream,

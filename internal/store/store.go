@@ -37,6 +37,10 @@ type Options struct {
 	StreamMaxLen int64
 	// IdempotencyTTL is how long a message's first answer is kept. Default 72h.
 	IdempotencyTTL time.Duration
+	// FenceTTL is how long an order keeps the record that a message was
+	// applied to it (its idempotency fence): a repeat older than this applies
+	// again. Negative keeps fences as long as the order. Default 720h (30 days).
+	FenceTTL time.Duration
 }
 
 // Store is the Redis order store. It is safe for concurrent use.
@@ -45,6 +49,8 @@ type Store struct {
 	k      keys
 	maxLen int64
 	ttl    time.Duration
+	// fenceTTL is Options.FenceTTL, 0 when fences are kept forever.
+	fenceTTL time.Duration
 }
 
 // New returns a store over rdb.
@@ -62,7 +68,13 @@ func New(rdb redis.UniversalClient, opt *Options) *Store {
 	if o.IdempotencyTTL == 0 {
 		o.IdempotencyTTL = 72 * time.Hour
 	}
-	return &Store{rdb: rdb, k: keys{prefix: o.Prefix}, maxLen: o.StreamMaxLen, ttl: o.IdempotencyTTL}
+	switch {
+	case o.FenceTTL == 0:
+		o.FenceTTL = 720 * time.Hour
+	case o.FenceTTL < 0:
+		o.FenceTTL = 0
+	}
+	return &Store{rdb: rdb, k: keys{prefix: o.Prefix}, maxLen: o.StreamMaxLen, ttl: o.IdempotencyTTL, fenceTTL: o.FenceTTL}
 }
 
 // Client returns the underlying Redis client.
@@ -78,12 +90,47 @@ func (s *Store) CreateOrder(ctx context.Context, o *model.Order, ev *model.Event
 	return s.CreateOrderFenced(ctx, o, ev, "", "")
 }
 
+// encodeHead encodes o without its history (messages and attachments), which
+// the store keeps in their own lists.
+func encodeHead(o *model.Order) ([]byte, error) {
+	msgs, atts := o.Messages, o.Attachments
+	o.Messages, o.Attachments = nil, nil
+	doc, err := json.Marshal(o)
+	o.Messages, o.Attachments = msgs, atts
+	return doc, err
+}
+
+// appendHistory appends to args the counts and the JSON of the events evs and
+// of o's messages and attachments from the given offsets on.
+func appendHistory(args []any, evDocs [][]byte, o *model.Order, fromMsg, fromAtt int) ([]any, error) {
+	msgs, atts := o.Messages[min(fromMsg, len(o.Messages)):], o.Attachments[min(fromAtt, len(o.Attachments)):]
+	args = append(args, len(evDocs), len(msgs), len(atts))
+	for _, d := range evDocs {
+		args = append(args, d)
+	}
+	for i := range msgs {
+		b, err := json.Marshal(&msgs[i])
+		if err != nil {
+			return nil, fmt.Errorf("store: encode message: %w", err)
+		}
+		args = append(args, b)
+	}
+	for i := range atts {
+		b, err := json.Marshal(&atts[i])
+		if err != nil {
+			return nil, fmt.Errorf("store: encode attachment: %w", err)
+		}
+		args = append(args, b)
+	}
+	return args, nil
+}
+
 // CreateOrderFenced is CreateOrder that also records the idempotency fence
 // fenceKey=fenceVal on the new order in the same step.
 func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model.Event, fk, fv string) error {
 	o.Version = 1
 	ev.OrderID, ev.OrderVersion = o.ID, 1
-	doc, err := json.Marshal(o)
+	doc, err := encodeHead(o)
 	if err != nil {
 		return fmt.Errorf("store: encode order: %w", err)
 	}
@@ -91,11 +138,15 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	if err != nil {
 		return fmt.Errorf("store: encode event: %w", err)
 	}
+	args, err := appendHistory([]any{doc, fk, fv, s.fenceTTL.Milliseconds()}, [][]byte{evDoc}, o, 0, 0)
+	if err != nil {
+		return err
+	}
 	// The outbox entry goes first (same pipeline, same order): a crash after
 	// the script leaves the order there for PublishPending.
 	pipe := s.rdb.Pipeline()
 	pipe.SAdd(ctx, s.k.outbox(), o.ID)
-	created := createScript.Eval(ctx, pipe, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)}, doc, evDoc, fk, fv)
+	created := createScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
 	_, _ = pipe.Exec(ctx)
 	if err := created.Err(); err != nil {
 		if strings.Contains(err.Error(), "EXISTS") {
@@ -103,6 +154,7 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 		}
 		return fmt.Errorf("store: create order %s: %w", o.ID, err)
 	}
+	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
 	s.publishFresh(ctx, o.ID, 0, 1, []string{string(evDoc)}, []string{ev.ID}, []string{string(ev.Type)},
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.orderIndex(), redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.ID})
@@ -110,20 +162,159 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	return nil
 }
 
-// GetOrder reads an order; model.ErrNotFound when it does not exist.
+// GetOrder reads an order with its whole history (messages and attachments);
+// model.ErrNotFound when it does not exist. It costs one round trip.
 func (s *Store) GetOrder(ctx context.Context, id string) (*model.Order, error) {
-	doc, err := s.rdb.HGet(ctx, s.k.order(id), "doc").Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("order %s: %w", id, model.ErrNotFound)
+	for attempt := 0; attempt < 10; attempt++ {
+		pipe := s.rdb.Pipeline()
+		docCmd := pipe.HMGet(ctx, s.k.order(id), "v", "doc")
+		msgCmd := pipe.LRange(ctx, s.k.messages(id), 0, -1)
+		attCmd := pipe.LRange(ctx, s.k.attachments(id), 0, -1)
+		_, _ = pipe.Exec(ctx)
+		o, legacy, err := s.decodeHead(ctx, id, docCmd)
+		if errors.Is(err, errRetry) || (err == nil && legacy) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		msgs, err := msgCmd.Result()
+		if err != nil {
+			return nil, fmt.Errorf("store: get order %s: %w", id, err)
+		}
+		atts, err := attCmd.Result()
+		if err != nil {
+			return nil, fmt.Errorf("store: get order %s: %w", id, err)
+		}
+		if len(msgs) > 0 {
+			o.Messages = make([]model.Message, len(msgs))
+			for i, m := range msgs {
+				if err := json.Unmarshal([]byte(m), &o.Messages[i]); err != nil {
+					return nil, fmt.Errorf("store: decode message of %s: %w", id, err)
+				}
+			}
+		}
+		if len(atts) > 0 {
+			o.Attachments = make([]model.Attachment, len(atts))
+			for i, a := range atts {
+				if err := json.Unmarshal([]byte(a), &o.Attachments[i]); err != nil {
+					return nil, fmt.Errorf("store: decode attachment of %s: %w", id, err)
+				}
+			}
+		}
+		o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
+		return o, nil
 	}
+	return nil, fmt.Errorf("store: get order %s: kept changing during migration: %w", id, model.ErrVersionConflict)
+}
+
+// GetOrderHead reads an order's current state without its history: Messages
+// and Attachments are empty, and a commit of the order appends whatever is
+// added to them. This is what a commit needs; it costs the same however long
+// the order's history is.
+func (s *Store) GetOrderHead(ctx context.Context, id string) (*model.Order, error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		o, legacy, err := s.decodeHead(ctx, id, s.rdb.HMGet(ctx, s.k.order(id), "v", "doc"))
+		if errors.Is(err, errRetry) || (err == nil && legacy) {
+			continue
+		}
+		return o, err
+	}
+	return nil, fmt.Errorf("store: get order %s: kept changing during migration: %w", id, model.ErrVersionConflict)
+}
+
+// errRetry says the order changed while it was migrated; read it again.
+var errRetry = errors.New("store: read again")
+
+// decodeHead decodes the doc read by cmd (HMGET v doc). An order written
+// before history lived beside it is migrated first (see MigrateOrder); then
+// legacy is true and the caller reads again.
+func (s *Store) decodeHead(ctx context.Context, id string, cmd *redis.SliceCmd) (o *model.Order, legacy bool, err error) {
+	vals, err := cmd.Result()
 	if err != nil {
-		return nil, fmt.Errorf("store: get order %s: %w", id, err)
+		return nil, false, fmt.Errorf("store: get order %s: %w", id, err)
 	}
-	var o model.Order
-	if err := json.Unmarshal([]byte(doc), &o); err != nil {
-		return nil, fmt.Errorf("store: decode order %s: %w", id, err)
+	v, _ := vals[0].(string)
+	doc, ok := vals[1].(string)
+	if !ok {
+		return nil, false, fmt.Errorf("order %s: %w", id, model.ErrNotFound)
 	}
-	return &o, nil
+	o = new(model.Order)
+	if err := json.Unmarshal([]byte(doc), o); err != nil {
+		return nil, false, fmt.Errorf("store: decode order %s: %w", id, err)
+	}
+	if len(o.Messages) == 0 && len(o.Attachments) == 0 {
+		return o, false, nil
+	}
+	if err := s.migrate(ctx, o, v, doc); err != nil {
+		return nil, true, err
+	}
+	return nil, true, nil
+}
+
+// migrate moves the history found inside a legacy doc (read at version v)
+// into the order's lists; errRetry when the order changed meanwhile.
+func (s *Store) migrate(ctx context.Context, o *model.Order, v, doc string) error {
+	head, err := encodeHead(o)
+	if err != nil {
+		return fmt.Errorf("store: encode order: %w", err)
+	}
+	args, err := appendHistory([]any{v, doc, head}, nil, o, 0, 0)
+	if err != nil {
+		return err
+	}
+	n, err := migrateScript.Run(ctx, s.rdb, s.k.orderKeys(o.ID), args...).Int()
+	if err != nil {
+		return fmt.Errorf("store: migrate order %s: %w", o.ID, err)
+	}
+	if n == 0 {
+		return errRetry
+	}
+	return nil
+}
+
+// MigrateOrder moves the messages and attachments of an order written by an
+// older gateway (inside the order's document) beside it, and reports whether
+// there was anything to move. Reads migrate on the fly too; this is for the
+// one-shot `gatewayd migrate history`.
+func (s *Store) MigrateOrder(ctx context.Context, id string) (bool, error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		_, legacy, err := s.decodeHead(ctx, id, s.rdb.HMGet(ctx, s.k.order(id), "v", "doc"))
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return legacy, err
+	}
+	return false, fmt.Errorf("store: migrate order %s: kept changing: %w", id, model.ErrVersionConflict)
+}
+
+// MigrateAll runs MigrateOrder on every order in the order index, a page at a
+// time, and returns how many orders it looked at and how many it migrated.
+// It is idempotent: a second run migrates nothing.
+func (s *Store) MigrateAll(ctx context.Context) (scanned, migrated int, err error) {
+	const page = 500
+	for offset := int64(0); ; offset += page {
+		ids, err := s.rdb.ZRange(ctx, s.k.orderIndex(), offset, offset+page-1).Result()
+		if err != nil {
+			return scanned, migrated, fmt.Errorf("store: order index: %w", err)
+		}
+		for _, id := range ids {
+			moved, err := s.MigrateOrder(ctx, id)
+			if errors.Is(err, model.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return scanned, migrated, err
+			}
+			scanned++
+			if moved {
+				migrated++
+			}
+		}
+		if len(ids) < page {
+			return scanned, migrated, nil
+		}
+	}
 }
 
 // Fence is the idempotency record written with a change: Key is the message's
@@ -138,9 +329,10 @@ type Fence struct {
 	UntilChanged bool
 }
 
-// UpdateOrder writes o if its Version is still the stored one, appends evs, and
-// bumps o.Version. A stale version fails with model.ErrVersionConflict and writes
-// nothing.
+// UpdateOrder writes o if its Version is still the stored one, appends evs and
+// the messages and attachments added since o was read (after o.Stored), and
+// bumps o.Version. A stale version fails with model.ErrVersionConflict and
+// writes nothing.
 func (s *Store) UpdateOrder(ctx context.Context, o *model.Order, evs ...*model.Event) error {
 	return s.UpdateOrderFenced(ctx, o, evs, Fence{})
 }
@@ -156,26 +348,29 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 	}
 	expected := o.Version
 	o.Version = expected + 1
-	doc, err := json.Marshal(o)
+	doc, err := encodeHead(o)
 	if err != nil {
 		o.Version = expected
 		return fmt.Errorf("store: encode order: %w", err)
 	}
-	args := []any{expected, doc, fk, fv, mode}
-	for _, ev := range evs {
+	evDocs := make([][]byte, len(evs))
+	for i, ev := range evs {
 		ev.OrderID, ev.OrderVersion = o.ID, o.Version
-		b, err := json.Marshal(ev)
-		if err != nil {
+		if evDocs[i], err = json.Marshal(ev); err != nil {
 			o.Version = expected
 			return fmt.Errorf("store: encode event: %w", err)
 		}
-		args = append(args, b)
+	}
+	args, err := appendHistory([]any{expected, doc, fk, fv, mode, s.fenceTTL.Milliseconds()}, evDocs, o, o.Stored.Messages, o.Stored.Attachments)
+	if err != nil {
+		o.Version = expected
+		return err
 	}
 	pipe := s.rdb.Pipeline()
 	if len(evs) > 0 {
 		pipe.SAdd(ctx, s.k.outbox(), o.ID)
 	}
-	run := updateScript.Eval(ctx, pipe, []string{s.k.order(o.ID), s.k.events(o.ID), s.k.fence(o.ID)}, args...)
+	run := updateScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
 	_, _ = pipe.Exec(ctx)
 	res, err := run.Result()
 	if err != nil {
@@ -196,12 +391,13 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		v, _ := arr[1].(string)
 		return &DuplicateError{Value: v}
 	}
+	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
 	if len(evs) > 0 && len(arr) == 4 {
 		pub, _ := arr[2].(int64)
 		n, _ := arr[3].(int64)
 		docs, ids, types := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
 		for i, ev := range evs {
-			docs[i], ids[i], types[i] = string(args[5+i].([]byte)), ev.ID, string(ev.Type)
+			docs[i], ids[i], types[i] = string(evDocs[i]), ev.ID, string(ev.Type)
 		}
 		s.publishFresh(ctx, o.ID, pub, n, docs, ids, types, nil)
 	}
@@ -242,7 +438,7 @@ func (s *Store) publishFresh(ctx context.Context, orderID string, pub, n int64, 
 // an outbound order.submitted.
 func (s *Store) AppendEvent(ctx context.Context, ev *model.Event) error {
 	for attempt := 0; attempt < 10; attempt++ {
-		o, err := s.GetOrder(ctx, ev.OrderID)
+		o, err := s.GetOrderHead(ctx, ev.OrderID)
 		if err != nil {
 			return err
 		}
@@ -282,6 +478,82 @@ func (s *Store) Events(ctx context.Context, orderID string) ([]*model.Event, err
 		out = append(out, &ev)
 	}
 	return out, nil
+}
+
+// MaxPage is the most history entries one page returns.
+const MaxPage = 1000
+
+// pageRange reads entries [cursor, cursor+limit) of an order's history list
+// and returns them with the cursor of the next page ("" after the last). The
+// cursor is the position in the list, opaque to callers.
+func (s *Store) pageRange(ctx context.Context, id, list, cursor string, limit int) ([]string, string, error) {
+	var from int64
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n < 0 {
+			return nil, "", &model.ValidationError{Field: "cursor", Rule: "must be a cursor this listing returned"}
+		}
+		from = n
+	}
+	if limit <= 0 || limit > MaxPage {
+		return nil, "", &model.ValidationError{Field: "limit", Rule: fmt.Sprintf("must be from 1 to %d", MaxPage)}
+	}
+	pipe := s.rdb.Pipeline()
+	exists := pipe.Exists(ctx, s.k.order(id))
+	rng := pipe.LRange(ctx, list, from, from+int64(limit)) // one more than asked: is there a next page?
+	_, _ = pipe.Exec(ctx)
+	if n, err := exists.Result(); err != nil {
+		return nil, "", fmt.Errorf("store: history of %s: %w", id, err)
+	} else if n == 0 {
+		return nil, "", fmt.Errorf("order %s: %w", id, model.ErrNotFound)
+	}
+	raw, err := rng.Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("store: history of %s: %w", id, err)
+	}
+	next := ""
+	if len(raw) > limit {
+		raw, next = raw[:limit], strconv.FormatInt(from+int64(limit), 10)
+	}
+	return raw, next, nil
+}
+
+// EventsPage returns up to limit (1..MaxPage) of an order's events, oldest
+// first, from cursor ("" for the first page), and the cursor of the next page
+// ("" after the last one).
+func (s *Store) EventsPage(ctx context.Context, id, cursor string, limit int) ([]*model.Event, string, error) {
+	raw, next, err := s.pageRange(ctx, id, s.k.events(id), cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*model.Event, len(raw))
+	for i, r := range raw {
+		out[i] = new(model.Event)
+		if err := json.Unmarshal([]byte(r), out[i]); err != nil {
+			return nil, "", fmt.Errorf("store: decode event of %s: %w", id, err)
+		}
+	}
+	return out, next, nil
+}
+
+// MessagesPage returns up to limit (1..MaxPage) of an order's messages,
+// oldest first, from cursor ("" for the first page), and the cursor of the
+// next page ("" after the last one).
+func (s *Store) MessagesPage(ctx context.Context, id, cursor string, limit int) ([]model.Message, string, error) {
+	if _, err := s.GetOrderHead(ctx, id); err != nil { // migrates a legacy order first
+		return nil, "", err
+	}
+	raw, next, err := s.pageRange(ctx, id, s.k.messages(id), cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]model.Message, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal([]byte(r), &out[i]); err != nil {
+			return nil, "", fmt.Errorf("store: decode message of %s: %w", id, err)
+		}
+	}
+	return out, next, nil
 }
 
 // ListOrders returns up to limit order ids, newest first, after offset.
