@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"time"
 
@@ -164,6 +165,24 @@ func classifySMTP(step string, err error) error {
 	return transient(0, step, err)
 }
 
+// msgIDRe is an RFC 5322 msg-id as a mapping may declare it: <left@right>
+// with no spaces, brackets or control characters inside.
+var msgIDRe = regexp.MustCompile(`^<[^<>@\s"]{1,200}@[^<>@\s"]{1,200}>$`)
+
+// messageID is the mapping's declared Message-ID (its render's Message-ID
+// header, which lets the partner's reply find its order again), or one made
+// from the delivery id. The same delivery keeps the same id on every attempt.
+func messageID(m *Message) string {
+	for k, v := range m.Headers {
+		if strings.EqualFold(k, "Message-ID") {
+			if v = strings.TrimSpace(v); msgIDRe.MatchString(v) {
+				return v
+			}
+		}
+	}
+	return "<" + clean(m.DeliveryID) + "@sogateway>"
+}
+
 // Compose builds the RFC 5322 message: headers, the rendered text and one part
 // per stored attachment of the order. Attachments known only by URL are listed
 // at the end of the text.
@@ -179,7 +198,7 @@ func (s *SMTP) Compose(ctx context.Context, m *Message) ([]byte, error) {
 		{"To", s.cfg.To},
 		{"Subject", mime.QEncoding.Encode("utf-8", truncateRunes(clean(subject), maxSubject))},
 		{"Date", s.now().UTC().Format(time.RFC1123Z)},
-		{"Message-ID", "<" + clean(m.DeliveryID) + "@sogateway>"},
+		{"Message-ID", messageID(m)},
 		{"X-Delivery-Id", clean(m.DeliveryID)},
 		{"MIME-Version", "1.0"},
 		{"Content-Type", `multipart/mixed; boundary="` + mw.Boundary() + `"`},

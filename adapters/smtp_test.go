@@ -254,3 +254,35 @@ func TestSMTPLongSubjectStaysWithinLineLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestSMTPKeepsTheMappingsMessageID(t *testing.T) {
+	tests := []struct{ declared, want string }{
+		{"<task-T-200.dlv_123@ssp7.gateway>", "<task-T-200.dlv_123@ssp7.gateway>"},
+		{"<no-at-sign>", "<dlv_123@sogateway>"},
+		{"<a@b>\r\nBcc: evil@example.com", "<dlv_123@sogateway>"},
+		{"", "<dlv_123@sogateway>"},
+	}
+	for _, tt := range tests {
+		m := msg("text")
+		if tt.declared != "" {
+			m.Headers = map[string]string{"Message-ID": tt.declared}
+		}
+		if got := messageID(m); got != tt.want {
+			t.Errorf("messageID(declared %q) = %q, want %q", tt.declared, got, tt.want)
+		}
+	}
+	srv := startSMTP(t)
+	a, _ := NewSMTP("acme", smtpVendor(srv.ln.Addr().String()), envOf(nil))
+	m := msg("text")
+	m.Headers = map[string]string{"Message-ID": "<task-T-200.dlv_123@ssp7.gateway>"}
+	if _, err := a.Deliver(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := mail.ReadMessage(bytes.NewReader(srv.msgs[0].data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pm.Header.Get("Message-Id"); got != "<task-T-200.dlv_123@ssp7.gateway>" {
+		t.Errorf("sent Message-ID = %q, want the mapping's", got)
+	}
+}

@@ -242,6 +242,11 @@ type EventDefinition struct {
 	Watch []string `yaml:"watch"`
 	// RequiredFields lists order paths that must be set before the event is sent.
 	RequiredFields []string `yaml:"required_fields"`
+	// Email also sends each event of the definition as an email to the
+	// vendor's email address (render <render>_email when the mapping has it),
+	// beside the vendor's transport; it needs the vendor's email section. When
+	// the email variable is unset the email is skipped. Default false.
+	Email bool `yaml:"email"`
 	// BlockIfMissing refuses the send (nothing queued) when a required field is
 	// missing; when false the send goes out and the missing fields are reported.
 	// Default false.

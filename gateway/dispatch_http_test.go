@@ -146,7 +146,7 @@ func TestDispatchHTTPRefusalsAreProblems(t *testing.T) {
 		t.Fatalf("POST send without move_date = %d %v, want 422 naming fields.move_date", code, body)
 	}
 	code, body = r.do("POST", "/v1/orders/nodate/send", `{"communication":"fax"}`)
-	if code != 422 || !strings.Contains(fmt.Sprint(body["detail"]), "must be data or email") {
+	if code != 422 || !strings.Contains(fmt.Sprint(body["detail"]), "does not accept the communication type fax (accepted: data)") {
 		t.Fatalf("POST send fax = %d %v", code, body)
 	}
 	if code, body := r.do("POST", "/v1/orders/nodate/send", `{"bogus":1}`); code != 422 || !strings.Contains(fmt.Sprint(body["detail"]), "bogus") {

@@ -99,6 +99,9 @@ func (c *compiler) compile(want string) *Mapping {
 		}
 		m.settings[name] = st.Default
 	}
+	for _, msg := range checkEvents(s.Events) {
+		c.errPos(c.at(s, "events", top), "%s", msg)
+	}
 	// owners
 	m.owners = map[string]model.Owner{}
 	for f, o := range s.Owners {

@@ -56,6 +56,10 @@ type Spec struct {
 	Inbound []*Kind `yaml:"inbound"`
 	// Renders are the outbound renders by name.
 	Renders map[string]*RenderSpec `yaml:"renders"`
+	// Events names, per canonical event type, the partner's own Request Type
+	// and Direction (SSP7: order.submitted is "Submit Request" / "Out").
+	// Dispatch records them on the events it sends; see events.go.
+	Events map[string]EventName `yaml:"events"`
 }
 
 // Auth is the declared authentication of a partner.

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 		Audit:  audit.New(rdb, &audit.Options{Prefix: cfg.Redis.Prefix})})
 	rdb.AddHook(gw.Metrics().RedisHook())
 
-	w, err := wire(ctx, cfg, log, gw, st, in, in.SetOnPatched)
+	w, err := wire(ctx, cfg, log, gw, st, in)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func (w *wired) goRun(f func()) {
 }
 
 // wire mounts the mapping-driven parts (partners, SOAP, mail, dispatch) on gw.
-func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, in *intake.Service, setPatched func(func(context.Context, *model.Order, *model.Order))) (*wired, error) {
+func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, in *intake.Service) (*wired, error) {
 	w := &wired{}
 	reg, err := mappings.NewRegistry(cfg.Mappings.Dir, log)
 	if reg == nil {
@@ -108,7 +108,7 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 
 	wireSOAP(cfg, log, gw, reg, in, st)
 	wireMail(ctx, w, cfg, log, gw, reg, in)
-	if err := wireDispatch(ctx, w, cfg, log, gw, st, reg, setPatched); err != nil {
+	if err := wireDispatch(ctx, w, cfg, log, gw, st, reg, in); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -350,7 +350,7 @@ func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logg
 	}
 }
 
-func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, setPatched func(func(context.Context, *model.Order, *model.Order))) error {
+func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, in *intake.Service) error {
 	maxAge := cfg.Dispatch.Retry.MaxAge
 	for _, v := range cfg.Vendors {
 		if v.Retry != nil && v.Retry.MaxAge > maxAge {
@@ -360,21 +360,19 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	q := queue.New(st.Client(), &queue.Options{Prefix: cfg.Redis.Prefix, LeaseFor: cfg.Dispatch.LeaseFor,
 		MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, MaxAge: maxAge, Logger: log})
 	svc := dispatch.New(st, q, dispatch.MappingRenderer{Mappings: reg}, &dispatch.Options{
-		Vendors: cfg.Vendors, Dispatch: cfg.Dispatch, Prefix: cfg.Redis.Prefix, Logger: log,
+		Vendors: cfg.Vendors, Dispatch: cfg.Dispatch, Groups: cfg.Groups, Prefix: cfg.Redis.Prefix, Logger: log,
 		AdapterEnv: &adapters.Env{Attachments: adapters.DirStore{Dir: cfg.Attachments.Dir}}})
-	gw.SetOnMessage(func(ctx context.Context, o *model.Order, ev *model.Event) {
-		if _, err := svc.OnEvent(ctx, o, ev); err != nil {
-			log.WarnContext(ctx, "message not dispatched", "order", o.ID, "err", err)
+	// The one path from "order changed" to "deliveries created".
+	in.SetOnCommitted(func(ctx context.Context, before, after *model.Order, ev *model.Event) {
+		if _, err := svc.Route(ctx, before, after, ev); err != nil {
+			log.WarnContext(ctx, "change not fully dispatched", "order", after.ID, "err", err)
 		}
 	})
 	gw.AddOpenAPIPaths(gateway.DispatchOpenAPIPaths())
-	setPatched(func(ctx context.Context, before, after *model.Order) {
-		if _, err := svc.OnPatched(ctx, before, after); err != nil {
-			log.WarnContext(ctx, "update of values not dispatched", "order", after.ID, "err", err)
-		}
-	})
+	gw.AddOpenAPIPaths(gateway.IntegrationOpenAPIPaths())
 	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc)
 	gw.SetVendorsOf(svc.VendorsOf)
+	gateway.RegisterIntegration(gw.Engine().Group("/v1"), in, svc)
 	if err := gw.Registry().Register(svc.Collector()); err != nil {
 		return fmt.Errorf("dispatch metrics: %w", err)
 	}

@@ -66,3 +66,16 @@ func (r MappingRenderer) Renders(partner string) ([]string, bool) {
 	}
 	return m.Renders(), true
 }
+
+var _ EventNamer = MappingRenderer{}
+
+// EventName returns the Request Type and Direction partner's mapping names
+// for canonical event type t (its events: section).
+func (r MappingRenderer) EventName(partner, t string) (string, string, bool) {
+	m := r.Mappings.Get(partner)
+	if m == nil {
+		return "", "", false
+	}
+	n, ok := m.EventName(t)
+	return n.RequestType, n.Direction, ok
+}

@@ -74,6 +74,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Rand returns a float in [0,1) for jitter. Default math/rand/v2.
 	Rand func() float64
+	// Groups are the assignment groups; an integrated one is served by a
+	// vendor (Route sends it Submit Request on assignment). Default none.
+	Groups map[string]configs.GroupConfig
 }
 
 // vendor is a configured vendor with its built adapters.
@@ -99,6 +102,7 @@ type Service struct {
 	cfg     configs.DispatchConfig
 	vendors map[string]*vendor
 	names   []string
+	groups  map[string]configs.GroupConfig
 	clock   Clock
 	log     *slog.Logger
 	rand    func() float64
@@ -157,7 +161,7 @@ func New(st Store, q *queue.Queue, r Renderer, opt *Options) *Service {
 		env = &envCopy
 	}
 	s := &Service{st: st, rdb: st.Client(), q: q, r: r, k: keys{prefix: o.Prefix}, cfg: o.Dispatch,
-		vendors: map[string]*vendor{}, clock: o.Clock, log: o.Logger, rand: o.Rand,
+		vendors: map[string]*vendor{}, groups: o.Groups, clock: o.Clock, log: o.Logger, rand: o.Rand,
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sog_dispatch_deliveries_total",
 			Help: "Delivery attempts by vendor and outcome (success, retry, held, dead, gone)."}, []string{"vendor", "outcome"})}
 	for name, c := range o.Vendors {
@@ -305,7 +309,8 @@ type SendOptions struct {
 	// Vendor receives the order; default the order's partner.
 	Vendor string `json:"vendor,omitempty"`
 	// Communication is the note's type: "data" (default) sends the integration
-	// payload; "email" sends an email to the vendor in addition to the data.
+	// payload; "email" sends an email to the vendor in addition to the data;
+	// any other type the vendor accepts (configs communications) sends the data.
 	Communication string `json:"communication,omitempty"`
 }
 
@@ -350,14 +355,23 @@ func (s *Service) Send(ctx context.Context, orderID string, opts SendOptions) (*
 	if err != nil {
 		return nil, model.Refuse("vendor", "%s is not a vendor set up for integration", name)
 	}
-	switch opts.Communication {
-	case "", "data":
-	case "email":
-		if v.cfg.Email == nil {
-			return nil, model.Refuse("communication", "vendor %s has no email address set up, so an Email communication cannot be sent", name)
-		}
-	default:
-		return nil, &model.ValidationError{Field: "communication", Rule: fmt.Sprintf("must be data or email, got %q", opts.Communication)}
+	return s.submit(ctx, v, o, opts, nil)
+}
+
+// submit is Save and Send of o to v (also started by an assignment to an
+// integrated group, with data naming the group). A pull-only vendor needs no
+// definition: the order is published to its feed.
+func (s *Service) submit(ctx context.Context, v *vendor, o *model.Order, opts SendOptions, data map[string]any) (*SendResult, error) {
+	name := v.name
+	comm := orDefault(opts.Communication, "data")
+	if !nameRe(comm) {
+		return nil, &model.ValidationError{Field: "communication", Rule: fmt.Sprintf("must be a communication type such as data or email, got %q", opts.Communication)}
+	}
+	if !v.cfg.Accepts(comm) {
+		return nil, model.Refuse("communication", "vendor %s does not accept the communication type %s (accepted: %s)", name, comm, strings.Join(v.cfg.Communications, ", "))
+	}
+	if comm == "email" && v.cfg.Email == nil && !v.cfg.PullOnly() {
+		return nil, model.Refuse("communication", "vendor %s has no email address set up, so an Email communication cannot be sent", name)
 	}
 	if reason := s.unavailable(ctx, v); reason != "" {
 		return nil, model.Conflict("vendor", "vendor %s cannot receive orders: %s", name, reason)
@@ -369,37 +383,37 @@ func (s *Service) Send(ctx context.Context, orderID string, opts SendOptions) (*
 		return nil, err
 	}
 	def := v.definition(o, string(model.EventOrderSubmitted))
-	if def == nil {
+	if def == nil && !v.cfg.PullOnly() {
 		return nil, model.Refuse("event", "no active integrated event definition for vendor %s, company %q, service type %q and event order.submitted",
 			name, o.Company, o.ServiceType)
 	}
 	res := &SendResult{}
-	if missing := missingFields(o, def.RequiredFields); len(missing) > 0 {
-		if def.BlockIfMissing {
-			var es model.ValidationErrors
-			for _, f := range missing {
-				es = append(es, &model.ValidationError{Field: f,
-					Rule: fmt.Sprintf("is required by vendor %s's event definition for order.submitted (block send if required field values missing)", name)})
+	if def != nil {
+		if missing := missingFields(o, def.RequiredFields); len(missing) > 0 {
+			if def.BlockIfMissing {
+				var es model.ValidationErrors
+				for _, f := range missing {
+					es = append(es, &model.ValidationError{Field: f,
+						Rule: fmt.Sprintf("is required by vendor %s's event definition for order.submitted (block send if required field values missing)", name)})
+				}
+				return nil, es
 			}
-			return nil, es
-		}
-		for _, f := range missing {
-			res.Warnings = append(res.Warnings, f+" is missing")
+			for _, f := range missing {
+				res.Warnings = append(res.Warnings, f+" is missing")
+			}
 		}
 	}
-	ev := s.outEvent(o, model.EventOrderSubmitted, name, map[string]any{"vendor": name, "communication": orDefault(opts.Communication, "data")})
+	evData := map[string]any{"vendor": name, "communication": comm}
+	for k, val := range data {
+		evData[k] = val
+	}
+	s.nameEvent(v, model.EventOrderSubmitted, evData)
+	ev := s.outEvent(o, model.EventOrderSubmitted, name, evData)
 	if err := s.st.AppendEvent(ctx, ev); err != nil {
 		return nil, fmt.Errorf("dispatch: send: record event: %w", err)
 	}
 	res.Event = ev
-	var transports []string
-	if v.cfg.Transport != configs.TransportPull {
-		transports = append(transports, v.cfg.Transport)
-	}
-	if opts.Communication == "email" && v.cfg.Transport != configs.TransportSMTP {
-		transports = append(transports, configs.TransportSMTP)
-	}
-	for _, t := range transports {
+	for _, t := range transportsFor(v, def, comm) {
 		d, err := s.enqueue(ctx, v, o, ev, def.RenderKind(), t)
 		if err != nil {
 			return nil, err
@@ -609,89 +623,6 @@ func overlay(d *Delivery, j *queue.Job) {
 	}
 }
 
-// OnPatched emits update of values: for every vendor that was sent the order
-// (order.submitted) and has an active order.updated definition whose watched
-// paths changed between before and after, it records an order.updated event
-// (data: changed = the paths, values = the new values by field name or path)
-// and enqueues a delivery (held like any other while the vendor is offline).
-// Orders in a vendor's pull feed are marked changed. It returns the
-// deliveries created.
-func (s *Service) OnPatched(ctx context.Context, before, after *model.Order) ([]*Delivery, error) {
-	if before == nil || after == nil {
-		return nil, nil
-	}
-	sent, err := s.sentVendors(ctx, after.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Delivery
-	for _, name := range s.names {
-		v := s.vendors[name]
-		if v.cfg.Pull.Enabled {
-			if err := s.touch(ctx, name, after.ID); err != nil {
-				return out, err
-			}
-		}
-		if !sent[name] || v.cfg.Transport == configs.TransportPull {
-			continue
-		}
-		def := v.definition(after, string(model.EventOrderUpdated))
-		if def == nil || s.permit(v, after) != nil {
-			continue
-		}
-		changed := changedPaths(before, after, def.Watch)
-		if len(changed) == 0 {
-			continue
-		}
-		values := map[string]any{}
-		for _, c := range changed {
-			values[strings.TrimPrefix(c, "fields.")] = pathValue(after, c)
-		}
-		ev := s.outEvent(after, model.EventOrderUpdated, name, map[string]any{"vendor": name, "changed": changed, "values": values})
-		if err := s.st.AppendEvent(ctx, ev); err != nil {
-			return out, fmt.Errorf("dispatch: update values: record event: %w", err)
-		}
-		d, err := s.enqueue(ctx, v, after, ev, def.RenderKind(), v.cfg.Transport)
-		if err != nil {
-			return out, err
-		}
-		if until, err := s.q.HoldOf(ctx, name); err == nil && until != nil {
-			d.HeldUntil = until
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-// OnEvent delivers a platform event that is not Save and Send or update of
-// values (order.message, order.resolution_rejected, order.closed,
-// order.cancelled, order.status_changed) to every vendor that was sent the
-// order and has an active definition for it. The event must already be
-// recorded on the order. Vendors without a definition are skipped.
-func (s *Service) OnEvent(ctx context.Context, o *model.Order, ev *model.Event) ([]*Delivery, error) {
-	sent, err := s.sentVendors(ctx, o.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Delivery
-	for _, name := range s.names {
-		v := s.vendors[name]
-		if !sent[name] || v.cfg.Transport == configs.TransportPull {
-			continue
-		}
-		def := v.definition(o, string(ev.Type))
-		if def == nil || s.permit(v, o) != nil {
-			continue
-		}
-		d, err := s.enqueue(ctx, v, o, ev, def.RenderKind(), v.cfg.Transport)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
 // sentVendors returns the vendors the order was submitted to.
 func (s *Service) sentVendors(ctx context.Context, orderID string) (map[string]bool, error) {
 	all, err := s.rdb.HVals(ctx, s.k.deliveries(orderID)).Result()
@@ -801,4 +732,17 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// nameRe reports whether c is a communication type name ([a-z0-9_-]{1,64}).
+func nameRe(c string) bool {
+	if len(c) == 0 || len(c) > 64 {
+		return false
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -35,6 +35,11 @@ type Options struct {
 	// OnPatched, when set, is called after a platform PATCH with the order
 	// before and after; dispatch sends update-of-values from it.
 	OnPatched func(ctx context.Context, before, after *model.Order)
+	// OnCommitted, when set, is called after every committed change (platform
+	// create, PATCH, message, resolution rejection, and every inbound partner
+	// commit that is not a duplicate) with the order before (nil on create),
+	// after, and the event recorded: the one path to dispatch's Route.
+	OnCommitted func(ctx context.Context, before, after *model.Order, ev *model.Event)
 }
 
 // Service commits partner messages and platform changes onto orders.
@@ -67,6 +72,18 @@ func New(st *store.Store, opt *Options) *Service {
 // SetOnPatched sets Options.OnPatched; call it before serving.
 func (s *Service) SetOnPatched(f func(ctx context.Context, before, after *model.Order)) {
 	s.opt.OnPatched = f
+}
+
+// SetOnCommitted sets Options.OnCommitted; call it before serving.
+func (s *Service) SetOnCommitted(f func(ctx context.Context, before, after *model.Order, ev *model.Event)) {
+	s.opt.OnCommitted = f
+}
+
+// committed calls OnCommitted when set.
+func (s *Service) committed(ctx context.Context, before, after *model.Order, ev *model.Event) {
+	if s.opt.OnCommitted != nil {
+		s.opt.OnCommitted(ctx, before, after, ev)
+	}
 }
 
 // Store returns the underlying store.
@@ -309,6 +326,7 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id string, fenc
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, nil, o)
 	}
+	s.committed(ctx, nil, o, ev)
 	return &model.Outcome{Order: o, Event: ev, Created: true, Applied: applied}, nil
 }
 
@@ -336,6 +354,7 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, before, next)
 	}
+	s.committed(ctx, before, next, ev)
 	return &model.Outcome{Order: next, Event: ev, Applied: applied}, nil
 }
 

@@ -50,6 +50,7 @@ func (s *Service) CreateOrder(ctx context.Context, o *model.Order) (*model.Order
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, nil, o)
 	}
+	s.committed(ctx, nil, o, ev)
 	return o, ev, nil
 }
 
@@ -83,6 +84,12 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 		return nil, nil, err
 	}
 	typ := model.EventOrderUpdated
+	if a, b := assignedGroup(before), assignedGroup(cur); a != b || assignedTo(before) != assignedTo(cur) {
+		typ = model.EventOrderAssigned
+		if b == "" {
+			typ = model.EventOrderUnassigned
+		}
+	}
 	if before.Status != cur.Status {
 		switch cur.Status {
 		case model.StatusClosed:
@@ -105,6 +112,7 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 	if s.opt.OnPatched != nil {
 		s.opt.OnPatched(ctx, before, cur)
 	}
+	s.committed(ctx, before, cur, ev)
 	return cur, ev, nil
 }
 
@@ -119,6 +127,7 @@ func (s *Service) AddMessage(ctx context.Context, id string, m model.Message) (*
 		if cur.Status.Terminal() {
 			return nil, nil, model.Conflict("status", "the order is %s", cur.Status)
 		}
+		before := cloneOrder(cur)
 		now := s.opt.Now().UTC()
 		m.ID, m.At = s.opt.NewID(), now
 		if _, err := cur.Apply(&model.Patch{Messages: []model.Message{m}}, model.ApplyOptions{Now: now}); err != nil {
@@ -136,7 +145,63 @@ func (s *Service) AddMessage(ctx context.Context, id string, m model.Message) (*
 		if err != nil {
 			return nil, nil, err
 		}
+		s.committed(ctx, before, cur, ev)
 		return cur, ev, nil
 	}
 	return nil, nil, fmt.Errorf("intake: order %s kept changing: %w", id, model.ErrVersionConflict)
+}
+
+// RejectResolution declines the solution of a resolved order (SSP7
+// "Resolution Rejection" / Out): the order goes back to in_progress and an
+// order.resolution_rejected event (data: reason, request_type, direction)
+// is recorded, for dispatch to tell the provider. An order that is not
+// resolved is refused with model.ErrConflict.
+func (s *Service) RejectResolution(ctx context.Context, id, reason string) (*model.Order, *model.Event, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		cur, err := s.st.GetOrder(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cur.Status != model.StatusResolved {
+			return nil, nil, model.Conflict("status", "only a resolved order's solution can be rejected; the order is %s", cur.Status)
+		}
+		before := cloneOrder(cur)
+		now := s.opt.Now().UTC()
+		st := model.StatusInProgress
+		applied, err := cur.Apply(&model.Patch{Status: &st, Messages: []model.Message{{ID: s.opt.NewID(), Direction: model.DirectionOut,
+			Author: model.WriterPlatform, Text: "Solution declined: " + reason, Protocol: model.ProtocolPlatform}}}, model.ApplyOptions{Now: now})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := cur.Validate(); err != nil {
+			return nil, nil, err
+		}
+		ev := &model.Event{ID: s.opt.NewID(), Type: model.EventOrderResolutionRejected, Direction: model.DirectionOut, Partner: cur.Partner,
+			Protocol: model.ProtocolPlatform, At: now, Data: map[string]any{"reason": reason, "changed": applied.Changed,
+				"request_type": "Resolution Rejection", "direction": "Out"}}
+		err = s.st.UpdateOrder(ctx, cur, ev)
+		if errors.Is(err, model.ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		s.committed(ctx, before, cur, ev)
+		return cur, ev, nil
+	}
+	return nil, nil, fmt.Errorf("intake: order %s kept changing: %w", id, model.ErrVersionConflict)
+}
+
+func assignedGroup(o *model.Order) string {
+	if o.Assignment == nil {
+		return ""
+	}
+	return o.Assignment.Group
+}
+
+func assignedTo(o *model.Order) string {
+	if o.Assignment == nil {
+		return ""
+	}
+	return o.Assignment.Assignee
 }
