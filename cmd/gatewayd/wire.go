@@ -107,8 +107,12 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 	})
 
 	wireSOAP(cfg, log, gw, reg, in, st)
-	wireMail(ctx, w, cfg, log, gw, reg, in)
-	if err := wireDispatch(ctx, w, cfg, log, gw, st, reg, in); err != nil {
+	intakes := wireMail(ctx, w, cfg, log, gw, reg, in)
+	svc, err := wireDispatch(ctx, w, cfg, log, gw, st, reg, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := wireConsole(cfg, log, gw, st, reg, svc, intakes); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -301,7 +305,8 @@ func rulesOf(spec *mappings.MailSpec) *mail.Rules {
 	return r
 }
 
-func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink) {
+// wireMail starts a mail intake per partner mailbox and returns them.
+func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink) []*mail.Intake {
 	var intakes []*mail.Intake
 	defer func() {
 		if len(intakes) > 0 {
@@ -348,9 +353,10 @@ func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logg
 			}
 		})
 	}
+	return intakes
 }
 
-func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, in *intake.Service) error {
+func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, in *intake.Service) (*dispatch.Service, error) {
 	maxAge := cfg.Dispatch.Retry.MaxAge
 	for _, v := range cfg.Vendors {
 		if v.Retry != nil && v.Retry.MaxAge > maxAge {
@@ -374,7 +380,7 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	gw.SetVendorsOf(svc.VendorsOf)
 	gateway.RegisterIntegration(gw.Engine().Group("/v1"), in, svc)
 	if err := gw.Registry().Register(svc.Collector()); err != nil {
-		return fmt.Errorf("dispatch metrics: %w", err)
+		return nil, fmt.Errorf("dispatch metrics: %w", err)
 	}
 	gw.AddCheck("vendors", func(ctx context.Context) gateway.CheckResult {
 		detail := map[string]any{}
@@ -391,7 +397,7 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 			log.Error("dispatch workers stopped", "err", err)
 		}
 	})
-	return nil
+	return svc, nil
 }
 
 func runMappings(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/gateway"
+	"github.com/equus/sogateway/internal/console"
+	"github.com/equus/sogateway/internal/dispatch"
+	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/store"
+	"github.com/equus/sogateway/mail"
+	"github.com/equus/sogateway/mappings"
+)
+
+// wireConsole mounts the operator console at /console over the services /v1 uses.
+func wireConsole(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, svc *dispatch.Service, intakes []*mail.Intake) error {
+	token := os.Getenv("GATEWAY_ADMIN_TOKEN")
+	if token == "" {
+		log.Warn("console: GATEWAY_ADMIN_TOKEN is not set, so nobody can log in to /console")
+	}
+	mb := mailboxes(intakes)
+	c, err := console.New(console.Deps{
+		Redis: st.Client(), Prefix: cfg.Redis.Prefix, Logger: log,
+		Auth: console.StaticToken{Token: token},
+		Orders: console.StoreOrders{Store: st, Partners: func() []string {
+			return slices.Compact(slices.Sorted(slices.Values(append(reg.Names(), svc.Vendors()...))))
+		}},
+		Dispatch: svc, Mappings: reg, Integrations: configVendors{cfg}, Mailboxes: mb, Quarantine: mb,
+	})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	h := gin.WrapH(c)
+	gw.Engine().Any("/console", h)
+	gw.Engine().Any("/console/*path", h)
+	return nil
+}
+
+// configVendors lists the configured vendors for the integrations page.
+type configVendors struct{ cfg *configs.Config }
+
+func (v configVendors) Vendors() map[string]configs.VendorConfig { return v.cfg.Vendors }
+
+// mailboxes gives the console the mail intakes by partner.
+type mailboxes []*mail.Intake
+
+func (m mailboxes) Mailboxes() []mail.MailboxStatus {
+	out := make([]mail.MailboxStatus, 0, len(m))
+	for _, in := range m {
+		out = append(out, in.Status())
+	}
+	return out
+}
+
+func (m mailboxes) find(partner string) (*mail.Intake, error) {
+	for _, in := range m {
+		if in.Status().Name == partner {
+			return in, nil
+		}
+	}
+	return nil, fmt.Errorf("mailbox %q: %w", partner, model.ErrNotFound)
+}
+
+func (m mailboxes) Quarantined(ctx context.Context, partner string, limit int) ([]mail.QuarantinedMail, error) {
+	in, err := m.find(partner)
+	if err != nil {
+		return nil, err
+	}
+	return in.Quarantined(ctx, limit)
+}
+
+func (m mailboxes) Reprocess(ctx context.Context, partner string, uid uint32) error {
+	in, err := m.find(partner)
+	if err != nil {
+		return err
+	}
+	return in.Reprocess(ctx, uid)
+}
