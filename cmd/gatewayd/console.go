@@ -48,6 +48,8 @@ type configVendors struct{ cfg *configs.Config }
 
 func (v configVendors) Vendors() map[string]configs.VendorConfig { return v.cfg.Vendors }
 
+func (v configVendors) Groups() map[string]configs.GroupConfig { return v.cfg.Groups }
+
 // mailboxes gives the console the mail intakes by partner.
 type mailboxes []*mail.Intake
 

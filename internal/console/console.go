@@ -144,6 +144,9 @@ type Integrations interface {
 	// Vendors returns the vendors' configuration by name (credentials are
 	// named by variable, never held).
 	Vendors() map[string]configs.VendorConfig
+	// Groups returns the assignment groups by name; an integrated one names
+	// the vendor that serves it.
+	Groups() map[string]configs.GroupConfig
 }
 
 // Mailboxes lists the mail intakes and their quarantine.

@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/dispatch"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/testutil"
+	"github.com/equus/sogateway/mail"
+	"github.com/equus/sogateway/mappings"
 )
 
 // secretMarker is in every fake answer: a page that shows it leaked data.
@@ -411,5 +414,64 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func (f *fakeServices) Groups() map[string]configs.GroupConfig {
+	return map[string]configs.GroupConfig{"network-ops": {Vendor: "acme", Integrated: true}}
+}
+func (f *fakeServices) Mailboxes() []mail.MailboxStatus {
+	return []mail.MailboxStatus{{Name: "ssp7", Inbox: "INBOX", Connected: true, Quarantined: 1, QuarantinedBy: map[string]int64{"no_tag": 1}}}
+}
+func (f *fakeServices) Quarantined(context.Context, string, int) ([]mail.QuarantinedMail, error) {
+	return []mail.QuarantinedMail{{UID: 7, Reason: "no_tag", From: "a@b.example", Subject: "hello", Raw: "Subject: hello\r\n\r\nbody"}}, nil
+}
+func (f *fakeServices) Reprocess(context.Context, string, uint32) error { f.changed("reprocess"); return nil }
+
+type fakeVendors struct{ *fakeServices }
+
+func (fakeVendors) Vendors() map[string]configs.VendorConfig {
+	return map[string]configs.VendorConfig{"acme": {Mapping: "equus", Transport: "http", Endpoint: "https://user:pw@acme.example/hook?token=s3cret",
+		Definitions: []configs.EventDefinition{{Company: "globex", ServiceType: "move", Event: "order.submitted", Active: true}}}}
+}
+
+// TestEveryPageRenders logs in and renders every page with data, so a
+// template that fails at run time fails here; the endpoint's credentials
+// never reach the integrations page.
+func TestEveryPageRenders(t *testing.T) {
+	_, rdb := testutil.MiniRedis(t)
+	f := &fakeServices{}
+	reg, err := mappings.NewRegistry("../../mappings", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Deps{Redis: rdb, Auth: testKeys{}, Orders: f, Dispatch: f, Mappings: reg, Integrations: fakeVendors{f},
+		Mailboxes: f, Quarantine: f, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	sess, token := login(t, srv, "admin-key")
+	for _, rt := range Routes() {
+		method, path, _ := strings.Cut(rt, " ")
+		if method != "GET" || path == "/console" {
+			continue
+		}
+		resp, body := send(t, method, srv.URL+concrete(path), nil, sess)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "</html>") {
+			t.Errorf("GET %s = %d, want a whole page:\n%s", path, resp.StatusCode, body)
+		}
+		if strings.Contains(body, "s3cret") || strings.Contains(body, "pw@") {
+			t.Errorf("GET %s shows an endpoint credential", path)
+		}
+	}
+	resp, body := send(t, "POST", srv.URL+"/console/mappings/playground", url.Values{"csrf": {token}, "partner": {"nobody"}, "payload": {"{}"}}, sess)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "No mapping is running") {
+		t.Errorf("playground with an unknown partner = %d, want 422 naming the problem", resp.StatusCode)
+	}
+	resp, _ = send(t, "POST", srv.URL+"/console/mail/ssp7/7/reprocess", url.Values{"csrf": {token}}, sess)
+	if resp.StatusCode != http.StatusSeeOther || f.count() != 1 {
+		t.Errorf("reprocess = %d (changes %v), want 303 and one reprocess", resp.StatusCode, f.changes)
 	}
 }

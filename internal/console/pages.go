@@ -490,6 +490,16 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 
 // --- integrations and keys -------------------------------------------------
 
+type integrationsView struct {
+	Vendors []integrationRow
+	Groups  []groupRow
+}
+
+type groupRow struct {
+	Name  string
+	Group configs.GroupConfig
+}
+
 type integrationRow struct {
 	Name      string
 	Vendor    configs.VendorConfig
@@ -498,8 +508,12 @@ type integrationRow struct {
 }
 
 func (c *Console) integrations(w http.ResponseWriter, r *http.Request, s *session) {
-	var rows []integrationRow
+	var v integrationsView
 	if c.d.Integrations != nil {
+		gs := c.d.Integrations.Groups()
+		for _, name := range sortedKeys(gs) {
+			v.Groups = append(v.Groups, groupRow{Name: name, Group: gs[name]})
+		}
 		vs := c.d.Integrations.Vendors()
 		var st map[string]dispatch.VendorStatus
 		if c.d.Dispatch != nil {
@@ -510,10 +524,10 @@ func (c *Console) integrations(w http.ResponseWriter, r *http.Request, s *sessio
 			if x, ok := st[name]; ok {
 				row.Available = &x
 			}
-			rows = append(rows, row)
+			v.Vendors = append(v.Vendors, row)
 		}
 	}
-	c.render(w, r, s, http.StatusOK, "integrations", rows)
+	c.render(w, r, s, http.StatusOK, "integrations", v)
 }
 
 // redactURL keeps scheme, host and path of an endpoint: credentials and query
