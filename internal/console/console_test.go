@@ -426,7 +426,10 @@ func (f *fakeServices) Mailboxes() []mail.MailboxStatus {
 func (f *fakeServices) Quarantined(context.Context, string, int) ([]mail.QuarantinedMail, error) {
 	return []mail.QuarantinedMail{{UID: 7, Reason: "no_tag", From: "a@b.example", Subject: "hello", Raw: "Subject: hello\r\n\r\nbody"}}, nil
 }
-func (f *fakeServices) Reprocess(context.Context, string, uint32) error { f.changed("reprocess"); return nil }
+func (f *fakeServices) Reprocess(context.Context, string, uint32) error {
+	f.changed("reprocess")
+	return nil
+}
 
 type fakeVendors struct{ *fakeServices }
 
