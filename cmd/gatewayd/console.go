@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -21,19 +20,22 @@ import (
 
 // wireConsole mounts the operator console at /console over the services /v1 uses.
 func wireConsole(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st *store.Store, reg *mappings.Registry, svc *dispatch.Service, intakes []*mail.Intake) error {
-	token := os.Getenv("GATEWAY_ADMIN_TOKEN")
-	if token == "" {
-		log.Warn("console: GATEWAY_ADMIN_TOKEN is not set, so nobody can log in to /console")
+	keys := gw.Access()
+	if keys == nil {
+		return fmt.Errorf("console: the gateway has no key store")
 	}
-	mb := mailboxes(intakes)
-	c, err := console.New(console.Deps{
+	deps := console.Deps{
 		Redis: st.Client(), Prefix: cfg.Redis.Prefix, Logger: log,
-		Auth: console.StaticToken{Token: token},
+		Auth: keys, Keys: keys,
 		Orders: console.StoreOrders{Store: st, Partners: func() []string {
 			return slices.Compact(slices.Sorted(slices.Values(append(reg.Names(), svc.Vendors()...))))
 		}},
-		Dispatch: svc, Mappings: reg, Integrations: configVendors{cfg}, Mailboxes: mb, Quarantine: mb,
-	})
+		Dispatch: svc, Mappings: reg, Integrations: configVendors{cfg}, Mailboxes: mailboxes(intakes), Quarantine: mailboxes(intakes),
+	}
+	if a := gw.Audit(); a != nil {
+		deps.Audit = a
+	}
+	c, err := console.New(deps)
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}

@@ -2,39 +2,12 @@ package console
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/equus/sogateway/internal/model"
 )
-
-// StaticToken authenticates one bearer token (GATEWAY_ADMIN_TOKEN) as an
-// admin. It is the bootstrap credential; API keys are verified by the /v1
-// key store when the gateway has one.
-type StaticToken struct {
-	// Token is the expected key; an empty Token accepts nothing.
-	Token string
-	// Name names the principal; default "admin".
-	Name string
-}
-
-var _ Authenticator = StaticToken{}
-
-// Authenticate compares key with the token in constant time.
-func (s StaticToken) Authenticate(_ context.Context, key string) (*Principal, error) {
-	a, b := sha256.Sum256([]byte(key)), sha256.Sum256([]byte(s.Token))
-	if s.Token == "" || key == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-		return nil, ErrBadKey
-	}
-	name := s.Name
-	if name == "" {
-		name = "admin"
-	}
-	return &Principal{Name: name, Scopes: []string{ScopeAdmin}}, nil
-}
 
 // OrderStore is what StoreOrders reads: the order store /v1 reads
 // (*store.Store satisfies it).

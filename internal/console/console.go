@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/dispatch"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/mail"
@@ -27,45 +28,23 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Scopes a principal may hold. Admin implies write, write implies read.
-const (
-	ScopeRead  = "read"
-	ScopeWrite = "write"
-	ScopeAdmin = "admin"
-)
-
-// Principal is who a session belongs to: the API key's name and scopes, and
-// the partner or vendor the key is bound to ("" when none).
-type Principal struct {
-	Name    string   `json:"name"`
-	Scopes  []string `json:"scopes"`
-	Partner string   `json:"partner,omitempty"`
-	Vendor  string   `json:"vendor,omitempty"`
+// KeyStore is the API key store /v1 uses; *access.Keys satisfies it.
+type KeyStore interface {
+	// List returns every key's record (never a secret).
+	List(ctx context.Context) ([]*access.Key, error)
+	// Get returns one key's record, or an error wrapping access.ErrNotFound.
+	Get(ctx context.Context, id string) (*access.Key, error)
+	// Create stores a new key and returns its record and its token, shown once.
+	Create(ctx context.Context, n access.NewKey, by string) (*access.Key, string, error)
+	// Revoke deletes a key; it stops working at once.
+	Revoke(ctx context.Context, id string) error
 }
 
-// Can reports whether p holds scope, directly or through a wider one.
-func (p *Principal) Can(scope string) bool {
-	if p == nil {
-		return false
-	}
-	for _, s := range p.Scopes {
-		if s == scope || s == ScopeAdmin || (s == ScopeWrite && scope == ScopeRead) {
-			return true
-		}
-	}
-	return false
-}
+var _ KeyStore = (*access.Keys)(nil)
 
-// ErrBadKey is what an Authenticator returns (wrapped) for a key that is
-// unknown, revoked or malformed.
-var ErrBadKey = errors.New("console: invalid API key")
-
-// Authenticator verifies an API key: the same verification /v1 runs on a
-// bearer token.
-type Authenticator interface {
-	// Authenticate returns the key's principal, or an error wrapping ErrBadKey
-	// for a key that is not valid; other errors mean the check itself failed.
-	Authenticate(ctx context.Context, key string) (*Principal, error)
+// Auditor records who changed what; *audit.Log satisfies it.
+type Auditor interface {
+	Append(ctx context.Context, who, action, kind, key string, before, after any) error
 }
 
 // OrderQuery is a search of orders; empty fields do not filter.
@@ -170,8 +149,15 @@ type Deps struct {
 	Redis redis.UniversalClient
 	// Prefix starts every key; default "sog".
 	Prefix string
-	// Auth verifies the API key given at login.
-	Auth         Authenticator
+	// Auth verifies the API key given at login: the verification /v1 runs on
+	// a bearer token.
+	Auth access.Verifier
+	// Keys lists, creates and revokes API keys; a session whose key is
+	// revoked ends at its next request. Nil hides the API keys page's list.
+	Keys KeyStore
+	// Audit records the changes made through the console, as /v1 does; nil
+	// records nothing.
+	Audit        Auditor
 	Orders       Orders
 	Dispatch     Dispatch
 	Mappings     Mappings
@@ -202,29 +188,32 @@ type Console struct {
 // principal without the scope gets 403, and a POST without the session's
 // CSRF token gets 403.
 type route struct {
-	method, path, scope string
-	h                   func(c *Console, w http.ResponseWriter, r *http.Request, s *session)
+	method, path string
+	scope        access.Scope
+	h            func(c *Console, w http.ResponseWriter, r *http.Request, s *session)
 }
 
 // routes lists every protected route (the tests walk it).
 var routes = []route{
-	{"GET", "/console", ScopeRead, (*Console).home},
-	{"GET", "/console/orders", ScopeRead, (*Console).orders},
-	{"GET", "/console/orders/{id}", ScopeRead, (*Console).order},
-	{"POST", "/console/orders/{id}/send", ScopeWrite, (*Console).send},
-	{"GET", "/console/vendors", ScopeRead, (*Console).vendors},
-	{"POST", "/console/vendors/{vendor}/window", ScopeWrite, (*Console).putWindow},
-	{"POST", "/console/vendors/{vendor}/window/shorten", ScopeWrite, (*Console).shortenWindow},
-	{"POST", "/console/vendors/{vendor}/window/cancel", ScopeWrite, (*Console).cancelWindow},
-	{"GET", "/console/dead-letters", ScopeRead, (*Console).deadLetters},
-	{"POST", "/console/dead-letters/replay", ScopeWrite, (*Console).replay},
-	{"GET", "/console/mail", ScopeRead, (*Console).mail},
-	{"POST", "/console/mail/{partner}/{uid}/reprocess", ScopeWrite, (*Console).reprocess},
-	{"GET", "/console/mappings", ScopeRead, (*Console).mappingsPage},
-	{"GET", "/console/mappings/playground", ScopeRead, (*Console).playground},
-	{"POST", "/console/mappings/playground", ScopeRead, (*Console).playground},
-	{"GET", "/console/integrations", ScopeRead, (*Console).integrations},
-	{"GET", "/console/api-keys", ScopeAdmin, (*Console).apiKeys},
+	{"GET", "/console", access.ScopeRead, (*Console).home},
+	{"GET", "/console/orders", access.ScopeRead, (*Console).orders},
+	{"GET", "/console/orders/{id}", access.ScopeRead, (*Console).order},
+	{"POST", "/console/orders/{id}/send", access.ScopeWrite, (*Console).send},
+	{"GET", "/console/vendors", access.ScopeRead, (*Console).vendors},
+	{"POST", "/console/vendors/{vendor}/window", access.ScopeWrite, (*Console).putWindow},
+	{"POST", "/console/vendors/{vendor}/window/shorten", access.ScopeWrite, (*Console).shortenWindow},
+	{"POST", "/console/vendors/{vendor}/window/cancel", access.ScopeWrite, (*Console).cancelWindow},
+	{"GET", "/console/dead-letters", access.ScopeRead, (*Console).deadLetters},
+	{"POST", "/console/dead-letters/replay", access.ScopeWrite, (*Console).replay},
+	{"GET", "/console/mail", access.ScopeRead, (*Console).mail},
+	{"POST", "/console/mail/{partner}/{uid}/reprocess", access.ScopeWrite, (*Console).reprocess},
+	{"GET", "/console/mappings", access.ScopeRead, (*Console).mappingsPage},
+	{"GET", "/console/mappings/playground", access.ScopeRead, (*Console).playground},
+	{"POST", "/console/mappings/playground", access.ScopeRead, (*Console).playground},
+	{"GET", "/console/integrations", access.ScopeRead, (*Console).integrations},
+	{"GET", "/console/api-keys", access.ScopeAdmin, (*Console).apiKeys},
+	{"POST", "/console/api-keys", access.ScopeAdmin, (*Console).createKey},
+	{"POST", "/console/api-keys/{key}/revoke", access.ScopeAdmin, (*Console).revokeKey},
 	{"POST", "/console/logout", "", (*Console).logout},
 }
 
@@ -314,7 +303,7 @@ func (c *Console) protect(rt route) http.Handler {
 			}
 		}
 		if rt.scope != "" && !s.Principal.Can(rt.scope) {
-			c.fail(w, r, s, http.StatusForbidden, fmt.Sprintf("Your API key %q lacks the %s scope this page needs.", s.Principal.Name, rt.scope))
+			c.fail(w, r, s, http.StatusForbidden, fmt.Sprintf("Your API key %q lacks the %s scope this page needs.", s.Principal.Name, string(rt.scope)))
 			return
 		}
 		rt.h(c, w, r, s)

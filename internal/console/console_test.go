@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/dispatch"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/testutil"
@@ -97,14 +98,14 @@ func (f *fakeServices) ReplayDead(context.Context, string) (int, error) {
 // keys accepts "admin-key" (admin) and "read-key" (read only).
 type testKeys struct{}
 
-func (testKeys) Authenticate(_ context.Context, key string) (*Principal, error) {
+func (testKeys) Verify(_ context.Context, key string) (*access.Principal, error) {
 	switch key {
 	case "admin-key":
-		return &Principal{Name: "ops", Scopes: []string{ScopeAdmin}}, nil
+		return &access.Principal{KeyID: access.AdminID, Name: "ops", Scopes: []access.Scope{access.ScopeAdmin}}, nil
 	case "read-key":
-		return &Principal{Name: "viewer", Scopes: []string{ScopeRead}}, nil
+		return &access.Principal{KeyID: access.AdminID, Name: "viewer", Scopes: []access.Scope{access.ScopeRead}}, nil
 	}
-	return nil, ErrBadKey
+	return nil, access.ErrUnauthenticated
 }
 
 func newTestConsole(t *testing.T) (*httptest.Server, *fakeServices) {
@@ -127,7 +128,7 @@ func noRedirect() *http.Client {
 
 // concrete fills a route pattern's wildcards.
 func concrete(path string) string {
-	r := strings.NewReplacer("{id}", "o1", "{vendor}", "acme", "{partner}", "ssp7", "{uid}", "7")
+	r := strings.NewReplacer("{id}", "o1", "{vendor}", "acme", "{partner}", "ssp7", "{uid}", "7", "{key}", "k1")
 	return r.Replace(path)
 }
 
@@ -476,5 +477,42 @@ func TestEveryPageRenders(t *testing.T) {
 	resp, _ = send(t, "POST", srv.URL+"/console/mail/ssp7/7/reprocess", url.Values{"csrf": {token}}, sess)
 	if resp.StatusCode != http.StatusSeeOther || f.count() != 1 {
 		t.Errorf("reprocess = %d (changes %v), want 303 and one reprocess", resp.StatusCode, f.changes)
+	}
+}
+
+// TestKeysThroughTheConsole uses the /v1 key store: the admin creates a read
+// key on the API keys page (its token shown once), logs in with it in a
+// second session, revokes it, and that session ends at its next request.
+func TestKeysThroughTheConsole(t *testing.T) {
+	_, rdb := testutil.MiniRedis(t)
+	keys := access.NewKeys(rdb, &access.Options{AdminToken: "bootstrap-token"})
+	c, err := New(Deps{Redis: rdb, Auth: keys, Keys: keys, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	admin, token := login(t, srv, "bootstrap-token")
+	resp, body := send(t, "POST", srv.URL+"/console/api-keys", url.Values{"csrf": {token}, "name": {"night-shift"}, "scope": {"read"}}, admin)
+	m := regexp.MustCompile(`id="new-token" class="mono wide" readonly value="([^"]+)"`).FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusCreated || m == nil {
+		t.Fatalf("create key = %d, want 201 showing the token:\n%s", resp.StatusCode, body)
+	}
+	if _, again := send(t, "GET", srv.URL+"/console/api-keys", nil, admin); strings.Contains(again, m[1]) {
+		t.Fatal("the token is shown again after its creation")
+	}
+	reader, _ := login(t, srv, m[1])
+	if resp, _ := send(t, "GET", srv.URL+"/console/orders", nil, reader); resp.StatusCode != http.StatusOK {
+		t.Fatalf("new key's session GET orders = %d, want 200", resp.StatusCode)
+	}
+	ks, _ := keys.List(context.Background())
+	if len(ks) != 1 {
+		t.Fatalf("keys = %v, want one", ks)
+	}
+	if resp, _ := send(t, "POST", srv.URL+"/console/api-keys/"+ks[0].ID+"/revoke", url.Values{"csrf": {token}}, admin); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke = %d, want 303", resp.StatusCode)
+	}
+	if resp, _ := send(t, "GET", srv.URL+"/console/orders", nil, reader); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("revoked key's session GET orders = %d, want 303 to login", resp.StatusCode)
 	}
 }

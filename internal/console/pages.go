@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/dispatch"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/mail"
@@ -254,7 +255,7 @@ func (c *Console) putWindow(w http.ResponseWriter, r *http.Request, s *session) 
 		c.back(w, r, s, "/console/vendors", "Window not set: "+c.explain(r.Context(), err))
 		return
 	}
-	c.log.InfoContext(r.Context(), "console: offline window set", "vendor", name, "by", s.Principal.Name)
+	c.record(r, s, "set", "offline-window", name, nil, win)
 	c.back(w, r, s, "/console/vendors", fmt.Sprintf("Offline window of %s set: %s to %s.", name, win.Start.Format(time.RFC3339), win.End.Format(time.RFC3339)))
 }
 
@@ -277,11 +278,13 @@ func (c *Console) shortenWindow(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	win, err := c.d.Dispatch.PutWindow(r.Context(), name, cur.Start, end)
+	if err == nil {
+		c.record(r, s, "shorten", "offline-window", name, cur, win)
+	}
 	if err != nil {
 		c.back(w, r, s, "/console/vendors", "Window not shortened: "+c.explain(r.Context(), err))
 		return
 	}
-	c.log.InfoContext(r.Context(), "console: offline window shortened", "vendor", name, "by", s.Principal.Name)
 	c.back(w, r, s, "/console/vendors", fmt.Sprintf("Offline window of %s now ends %s; held deliveries go out then.", name, win.End.Format(time.RFC3339)))
 }
 
@@ -291,7 +294,7 @@ func (c *Console) cancelWindow(w http.ResponseWriter, r *http.Request, s *sessio
 		c.back(w, r, s, "/console/vendors", "Window not cancelled: "+c.explain(r.Context(), err))
 		return
 	}
-	c.log.InfoContext(r.Context(), "console: offline window cancelled", "vendor", name, "by", s.Principal.Name)
+	c.record(r, s, "cancel", "offline-window", name, nil, nil)
 	c.back(w, r, s, "/console/vendors", "Offline window of "+name+" cancelled; held deliveries are going out now.")
 }
 
@@ -352,7 +355,7 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request, s *session) {
 			c.back(w, r, s, to, "Not replayed: "+c.explain(ctx, err))
 			return
 		}
-		c.log.InfoContext(ctx, "console: dead letters replayed", "vendor", all, "count", n, "by", s.Principal.Name)
+		c.record(r, s, "replay", "dead-letters", all, nil, map[string]int{"replayed": n})
 		c.back(w, r, s, to, fmt.Sprintf("Replayed %d dead letters of %s.", n, all))
 		return
 	}
@@ -373,7 +376,9 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		done = append(done, id)
 	}
-	c.log.InfoContext(ctx, "console: deliveries replayed", "ids", strings.Join(done, ","), "by", s.Principal.Name)
+	for _, id := range done {
+		c.record(r, s, "replay", "delivery", id, nil, nil)
+	}
 	msg := fmt.Sprintf("Replayed %d: %s.", len(done), strings.Join(done, ", "))
 	if len(failed) > 0 {
 		msg += " Not replayed: " + strings.Join(failed, "; ") + "."
@@ -423,7 +428,7 @@ func (c *Console) reprocess(w http.ResponseWriter, r *http.Request, s *session) 
 		c.back(w, r, s, "/console/mail", "Not reprocessed: "+c.explain(r.Context(), err))
 		return
 	}
-	c.log.InfoContext(r.Context(), "console: quarantined mail reprocessed", "partner", partner, "uid", uid, "by", s.Principal.Name)
+	c.record(r, s, "reprocess", "quarantined-mail", fmt.Sprintf("%s/%d", partner, uid), nil, nil)
 	c.back(w, r, s, "/console/mail", fmt.Sprintf("Mail %d of %s is back in the inbox for another attempt.", uid, partner))
 }
 
@@ -543,6 +548,92 @@ func redactURL(raw string) string {
 	return u.Scheme + "://" + u.Host + u.Path
 }
 
+// record logs a change made through the console and appends it to the
+// audit trail /v1 writes, under the session's principal.
+func (c *Console) record(r *http.Request, s *session, action, kind, key string, before, after any) {
+	who := s.Principal.Who()
+	c.log.InfoContext(r.Context(), "console: change", "action", action, "kind", kind, "id", key, "by", who)
+	if c.d.Audit == nil {
+		return
+	}
+	if err := c.d.Audit.Append(r.Context(), who+" via console", action, kind, key, before, after); err != nil {
+		c.log.ErrorContext(r.Context(), "audit record lost", "kind", kind, "id", key, "action", action, "err", err)
+	}
+}
+
+type keysView struct {
+	Me    *access.Principal
+	Keys  []*access.Key
+	Error string
+	// Created and Token show a new key's token, once.
+	Created *access.Key
+	Token   string
+	Form    access.NewKey
+}
+
 func (c *Console) apiKeys(w http.ResponseWriter, r *http.Request, s *session) {
-	c.render(w, r, s, http.StatusOK, "api_keys", s.Principal)
+	c.renderKeys(w, r, s, http.StatusOK, keysView{})
+}
+
+func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, s *session, status int, v keysView) {
+	v.Me = s.Principal
+	if c.d.Keys != nil {
+		ks, err := c.d.Keys.List(r.Context())
+		if err != nil {
+			v.Error = c.explain(r.Context(), err)
+		}
+		slices.SortFunc(ks, func(a, b *access.Key) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		v.Keys = ks
+	} else if v.Error == "" {
+		v.Error = "API keys are not set up in this gateway."
+	}
+	c.render(w, r, s, status, "api_keys", v)
+}
+
+// createKey creates an API key and shows its token on this answer only (it
+// is never stored in the session or shown again).
+func (c *Console) createKey(w http.ResponseWriter, r *http.Request, s *session) {
+	n := access.NewKey{Name: strings.TrimSpace(r.PostForm.Get("name")), Partner: strings.TrimSpace(r.PostForm.Get("partner")),
+		Vendor: strings.TrimSpace(r.PostForm.Get("vendor"))}
+	for _, sc := range r.PostForm["scope"] {
+		n.Scopes = append(n.Scopes, access.Scope(sc))
+	}
+	if c.d.Keys == nil {
+		c.renderKeys(w, r, s, http.StatusServiceUnavailable, keysView{Form: n})
+		return
+	}
+	k, tok, err := c.d.Keys.Create(r.Context(), n, s.Principal.Who())
+	if err != nil {
+		var fe *access.FieldError
+		msg := c.explain(r.Context(), err)
+		if errors.As(err, &fe) {
+			msg = fe.Field + " " + fe.Rule
+		}
+		c.renderKeys(w, r, s, http.StatusUnprocessableEntity, keysView{Form: n, Error: "Key not created: " + msg})
+		return
+	}
+	c.record(r, s, "create", "api-key", k.ID, nil, k)
+	c.renderKeys(w, r, s, http.StatusCreated, keysView{Created: k, Token: tok})
+}
+
+func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("key")
+	if c.d.Keys == nil {
+		c.back(w, r, s, "/console/api-keys", "API keys are not set up in this gateway.")
+		return
+	}
+	before, err := c.d.Keys.Get(r.Context(), id)
+	if err == nil {
+		err = c.d.Keys.Revoke(r.Context(), id)
+	}
+	if errors.Is(err, access.ErrNotFound) {
+		c.back(w, r, s, "/console/api-keys", "Not revoked: there is no key "+id+".")
+		return
+	}
+	if err != nil {
+		c.back(w, r, s, "/console/api-keys", "Not revoked: "+c.explain(r.Context(), err))
+		return
+	}
+	c.record(r, s, "revoke", "api-key", id, before, nil)
+	c.back(w, r, s, "/console/api-keys", "Key "+before.Name+" ("+id+") revoked; it stops working at once.")
 }

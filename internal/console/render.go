@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/equus/sogateway/internal/access"
 )
 
 // pageNames are the templates under templates/, each parsed with layout.html.
@@ -18,7 +20,7 @@ type page struct {
 	// Active is the navigation entry to highlight.
 	Active string
 	// Principal and CSRF are empty on the login page.
-	Principal *Principal
+	Principal *access.Principal
 	CSRF      string
 	Flash     string
 	Data      any
@@ -62,6 +64,13 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"join":  strings.Join,
+	"scopes": func(ss []access.Scope) string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = string(s)
+		}
+		return strings.Join(out, ", ")
+	},
 	"lower": strings.ToLower,
 	"dur": func(d time.Duration) string {
 		if d <= 0 {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equus/sogateway/internal/access"
 )
 
 // Cookie names. The session cookie is scoped to /console; the login cookie
@@ -26,7 +28,7 @@ const (
 // session is a logged-in operator.
 type session struct {
 	id        string // the cookie value (never stored)
-	Principal *Principal
+	Principal *access.Principal
 	csrf      string
 	flash     string
 }
@@ -51,7 +53,7 @@ func hashID(id string) string {
 }
 
 // newSession stores a session for p and returns it.
-func (c *Console) newSession(ctx context.Context, p *Principal) (*session, error) {
+func (c *Console) newSession(ctx context.Context, p *access.Principal) (*session, error) {
 	s := &session{id: randomToken(), Principal: p, csrf: randomToken()}
 	doc, err := json.Marshal(p)
 	if err != nil {
@@ -79,9 +81,18 @@ func (c *Console) current(r *http.Request) (*session, bool) {
 	if err != nil || len(m) == 0 {
 		return nil, false
 	}
-	var p Principal
+	var p access.Principal
 	if json.Unmarshal([]byte(m["principal"]), &p) != nil || m["csrf"] == "" {
 		return nil, false
+	}
+	if p.KeyID != access.AdminID && c.d.Keys != nil {
+		// A revoked key ends its sessions: the check /v1 makes on every request.
+		if _, err := c.d.Keys.Get(r.Context(), p.KeyID); err != nil {
+			if errors.Is(err, access.ErrNotFound) {
+				c.d.Redis.Del(r.Context(), key)
+			}
+			return nil, false
+		}
 	}
 	s := &session{id: ck.Value, Principal: &p, csrf: m["csrf"], flash: m["flash"]}
 	if s.flash != "" {
@@ -143,10 +154,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := strings.TrimSpace(r.PostForm.Get("api_key"))
-	p, err := c.d.Auth.Authenticate(r.Context(), key)
+	p, err := c.d.Auth.Verify(r.Context(), key)
 	if err != nil || p == nil {
 		status, msg := http.StatusUnauthorized, "That API key is not valid."
-		if err != nil && !errors.Is(err, ErrBadKey) {
+		if err != nil && !errors.Is(err, access.ErrUnauthenticated) {
 			status, msg = http.StatusServiceUnavailable, "The key could not be checked now; try again shortly."
 			c.log.ErrorContext(r.Context(), "console: login check failed", "err", err)
 		} else {
@@ -163,7 +174,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, r, loginCookie, "", "/console/login", -time.Second)
 	c.setCookie(w, r, sessionCookie, s.id, "/console", c.d.SessionTTL)
-	c.log.InfoContext(r.Context(), "console: login", "key", p.Name, "scopes", strings.Join(p.Scopes, ","))
+	c.log.InfoContext(r.Context(), "console: login", "key", p.Who())
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
