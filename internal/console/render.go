@@ -63,7 +63,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"join":  strings.Join,
+	"join": strings.Join,
 	"scopes": func(ss []access.Scope) string {
 		out := make([]string, len(ss))
 		for i, s := range ss {
