@@ -100,8 +100,12 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 			typ = model.EventOrderStatusChanged
 		}
 	}
+	data := map[string]any{"changed": applied.Changed}
+	if typ == model.EventOrderAssigned || typ == model.EventOrderUnassigned {
+		data["group"], data["assignee"], data["previous_group"] = assignedGroup(cur), assignedTo(cur), assignedGroup(before)
+	}
 	ev := &model.Event{ID: s.opt.NewID(), Type: typ, Direction: model.DirectionOut, Partner: cur.Partner,
-		Protocol: model.ProtocolPlatform, At: now, Data: map[string]any{"changed": applied.Changed}}
+		Protocol: model.ProtocolPlatform, At: now, Data: data}
 	if err := s.st.UpdateOrder(ctx, cur, ev); err != nil {
 		return nil, nil, err
 	}
