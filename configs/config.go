@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -54,6 +56,27 @@ type Server struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// MaxHeaderBytes caps request headers. Default 64 KiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// PublicURL is the scheme and host clients reach the gateway at
+	// (https://gw.example.com), written into the WSDL's soap:address. Default
+	// empty: the request's scheme and Host (GATEWAY_PUBLIC_URL).
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the IPs or CIDRs of reverse proxies whose
+	// X-Forwarded-Proto and X-Forwarded-Host are believed. Default none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TrustedPrefixes returns TrustedProxies as prefixes (a bare IP is a /32 or
+// /128); Validate has checked them.
+func (s Server) TrustedPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range s.TrustedProxies {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out
 }
 
 // Redis configures the store.
@@ -196,6 +219,19 @@ func (c *Config) Validate() error {
 		"server.idle_timeout": c.Server.IdleTimeout, "server.shutdown_timeout": c.Server.ShutdownTimeout} {
 		if d <= 0 {
 			add(key, d.String(), "must be positive")
+		}
+	}
+	if u := c.Server.PublicURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" ||
+			(pu.Path != "" && pu.Path != "/") || pu.RawQuery != "" || pu.User != nil {
+			add("server.public_url", u, "must be http(s)://host[:port] without a path")
+		}
+	}
+	for i, v := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(v); err != nil {
+			if _, err := netip.ParseAddr(v); err != nil {
+				add(fmt.Sprintf("server.trusted_proxies[%d]", i), v, "must be an IP address or a CIDR prefix")
+			}
 		}
 	}
 	if u := c.Redis.URL.Reveal(); u != "" {

@@ -64,9 +64,10 @@ type Gateway struct {
 	metrics *Metrics
 	log     *slog.Logger
 
-	mu      sync.RWMutex
-	checks  map[string]Check
-	openapi map[string]any
+	mu        sync.RWMutex
+	checks    map[string]Check
+	openapi   map[string]any
+	fallbacks []fallback
 
 	onMessage func(ctx context.Context, o *model.Order, ev *model.Event)
 	vendorsOf func(ctx context.Context, orderID string) ([]string, error)
@@ -88,6 +89,11 @@ func New(d Deps) *Gateway {
 	g.engine.HandleMethodNotAllowed = true
 	g.engine.Use(g.requestID(), g.recover(), g.metrics.middleware(), g.accessLog(), g.limitBody(d.Config.Server.MaxBodyBytes), g.authenticate())
 	g.engine.NoRoute(func(c *gin.Context) {
+		if h := g.fallback(c.Request); h != nil {
+			c.Status(http.StatusOK) // gin preset 404; h chooses
+			h.ServeHTTP(c.Writer, c.Request)
+			return
+		}
 		WriteProblem(c, Problem{Status: http.StatusNotFound, Detail: "no route " + c.Request.Method + " " + c.Request.URL.Path})
 	})
 	g.engine.NoMethod(func(c *gin.Context) {
@@ -132,6 +138,33 @@ func (g *Gateway) AddCheck(name string, c Check) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.checks[name] = c
+}
+
+// AddFallback sends a request that matches no route, and for which claims is
+// true, to h instead of the problem+json 404: the SOAP service answers every
+// spelling of its path (IIS ignores case) and faults in its own shape in its
+// folder. The first fallback added that claims a request serves it.
+func (g *Gateway) AddFallback(claims func(*http.Request) bool, h http.Handler) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fallbacks = append(g.fallbacks, fallback{claims, h})
+}
+
+// fallback is one AddFallback registration.
+type fallback struct {
+	claims func(*http.Request) bool
+	h      http.Handler
+}
+
+func (g *Gateway) fallback(r *http.Request) http.Handler {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for _, f := range g.fallbacks {
+		if f.claims(r) {
+			return f.h
+		}
+	}
+	return nil
 }
 
 // AddOpenAPIPaths merges OpenAPI path items into /openapi.json.

@@ -3,6 +3,7 @@ package soap
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -64,40 +65,80 @@ type Param struct {
 }
 
 // DefaultContract returns SSP7's WorkflowService with the three
-// ProcessInstanceTaskExternal* operations, as documented in docs/soap.md.
+// ProcessInstanceTaskExternal* operations exactly as the shipped ssp7 mapping
+// declares them (a test holds the two equal, and docs/soap.md's table is
+// generated from it by DocTable).
 func DefaultContract() Contract {
+	task := Param{Name: "taskId", Type: TypeString, Required: true, MaxLength: 64}
 	return Contract{
 		Service:   "WorkflowService",
 		Namespace: DefaultNamespace,
 		Path:      DefaultPath,
 		Operations: []Operation{
 			{
-				Name: "ProcessInstanceTaskExternalAcknowledgement",
-				Doc:  "Sets the external reference number of a task assigned to an integrated group.",
+				Name:   "ProcessInstanceTaskExternalAcknowledgement",
+				Doc:    "Sets the external reference number of a task (the external system's ticket id).",
+				Result: "ProcessInstanceTaskExternalAcknowledgementResult",
 				Params: []Param{
-					{Name: "taskId", Type: TypeString, Required: true, MaxLength: 64},
-					{Name: "externalReference", Type: TypeString, Required: true, MaxLength: 255},
+					task,
+					{Name: "externalReference", Type: TypeString, Required: true, MaxLength: 100},
+					{Name: "message", Type: TypeString, MaxLength: 4000},
 				},
 			},
 			{
-				Name: "ProcessInstanceTaskExternalUpdateMessage",
-				Doc:  "Adds an update text from the external system to a task.",
+				Name:   "ProcessInstanceTaskExternalUpdateMessage",
+				Doc:    "Adds an update text from the external system to a task.",
+				Result: "ProcessInstanceTaskExternalUpdateMessageResult",
 				Params: []Param{
-					{Name: "taskId", Type: TypeString, Required: true, MaxLength: 64},
-					{Name: "message", Type: TypeString, Required: true, MaxLength: 65536},
+					task,
+					{Name: "message", Type: TypeString, Required: true, MaxLength: 4000},
+					{Name: "externalReference", Type: TypeString, MaxLength: 100},
 				},
 			},
 			{
-				Name: "ProcessInstanceTaskExternalReassignment",
-				Doc:  "Reports a task ready (with its solution) or closed by the external system.",
+				Name:   "ProcessInstanceTaskExternalReassignment",
+				Doc:    "Reassigns a task back from the external system, with a solution (task ready) or closed.",
+				Result: "ProcessInstanceTaskExternalReassignmentResult",
 				Params: []Param{
-					{Name: "taskId", Type: TypeString, Required: true, MaxLength: 64},
-					{Name: "solution", Type: TypeString, Required: true, MaxLength: 65536},
+					task,
+					{Name: "solution", Type: TypeString, MaxLength: 4000},
 					{Name: "closed", Type: TypeBoolean},
+					{Name: "externalReference", Type: TypeString, MaxLength: 100},
 				},
 			},
 		},
 	}
+}
+
+// DocTable renders the operations as the Markdown table of docs/soap.md:
+// each parameter with its xsd type, whether it is required and its maximum
+// length, as the WSDL and the help pages state them.
+func (c Contract) DocTable() string {
+	c = c.withDefaults()
+	var b strings.Builder
+	b.WriteString("| operation | parameters (xsd type, required, max characters) |\n|---|---|\n")
+	for _, op := range c.Operations {
+		b.WriteString("| `" + op.Name + "` — " + op.Doc + " | ")
+		for i, p := range op.Params {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			req := "no"
+			switch {
+			case p.Required:
+				req = "yes"
+			case p.Type == TypeBoolean:
+				req = "no, absent = false, minOccurs 1"
+			}
+			b.WriteString("`" + p.Name + "` (" + p.Type + ", " + req)
+			if p.MaxLength > 0 {
+				b.WriteString(", " + strconv.Itoa(p.MaxLength))
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(" |\n")
+	}
+	return b.String()
 }
 
 // withDefaults returns c with defaults filled in.

@@ -122,6 +122,7 @@ type parser struct {
 func parseEnvelope(body []byte, maxDepth int) (*envelope, error) {
 	p := &parser{d: xml.NewDecoder(bytes.NewReader(body)), maxDepth: maxDepth}
 	p.d.Strict = true
+	p.d.CharsetReader = identityCharsetReader // the handler has turned the body into UTF-8
 	env := &envelope{}
 	root, err := p.prolog()
 	if err != nil {
@@ -186,7 +187,7 @@ func (p *parser) next() (xml.Token, error) {
 		if err == io.EOF {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, notWellFormed(err)
 	}
 	switch tt := t.(type) {
 	case xml.StartElement:
@@ -206,6 +207,23 @@ func (p *parser) next() (xml.Token, error) {
 	}
 	return t, nil
 }
+
+// notWellFormed words a decoder error for the client: the line and the
+// problem, without Go's package prefixes.
+func notWellFormed(err error) error {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: the body is not well-formed XML: line %d: %s", ErrMalformed, se.Line, se.Msg)
+	}
+	return fmt.Errorf("%w: the body is not well-formed XML (%w)", ErrMalformed, errNotWellFormed{err})
+}
+
+// errNotWellFormed keeps a decoder error for the log while its text stays out
+// of the fault.
+type errNotWellFormed struct{ err error }
+
+func (e errNotWellFormed) Error() string { return "see the log" }
+func (e errNotWellFormed) Unwrap() error { return e.err }
 
 // prolog skips the XML declaration, comments and white space and returns the root element.
 func (p *parser) prolog() (xml.StartElement, error) {

@@ -42,6 +42,7 @@ const (
 	ReasonConflict             = "Conflict"
 	ReasonInternal             = "InternalError"
 	ReasonUnavailable          = "Unavailable"
+	ReasonNotFound             = "NotFound"
 )
 
 // Fault is a SOAP fault the handler answers with. It is an error that wraps
@@ -55,7 +56,7 @@ type Fault struct {
 	Text string
 	// Element is the request element at fault, if any.
 	Element string
-	// Status is the HTTP status; 0 means 500, or 400 for a SOAP 1.2 Sender fault.
+	// Status is the HTTP status; 0 means 500, in both versions (see status).
 	Status int
 	// Err is the cause.
 	Err error
@@ -68,13 +69,16 @@ func (f *Fault) Error() string {
 // Unwrap returns the cause.
 func (f *Fault) Unwrap() error { return f.Err }
 
-// status returns the HTTP status for version v.
-func (f *Fault) status(v string) int {
+// status returns the HTTP status for version v: Status when set (401, 408,
+// 413, 415: conditions of the HTTP exchange itself), else 500 in both
+// versions. SOAP 1.2's HTTP binding suggests 400 for a Sender fault, but WCF
+// (and other .NET stacks) read a fault body only from a 500 and turn any other
+// status into a bare ProtocolException, losing the fault; ASMX itself answers
+// every fault with 500. The Sender code and the gw: subcode still say whose
+// fault it is.
+func (f *Fault) status(string) int {
 	if f.Status != 0 {
 		return f.Status
-	}
-	if v == V12 && f.Code == CodeClient {
-		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
 }

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,9 +145,13 @@ type Options struct {
 	// ReadTimeout bounds reading one request body; default 30 seconds.
 	ReadTimeout time.Duration
 	// PublicURL is the scheme and host clients reach the service at, used as
-	// the WSDL's address (e.g. "https://gw.example.com"); default the scheme and
-	// Host of the request for the WSDL.
+	// the address in the WSDL and the DISCO document (e.g.
+	// "https://gw.example.com"); default the scheme and Host of the request,
+	// or X-Forwarded-Proto and X-Forwarded-Host from a TrustedProxies peer.
 	PublicURL string
+	// TrustedProxies are the peers whose X-Forwarded-Proto and
+	// X-Forwarded-Host are believed when PublicURL is empty; default none.
+	TrustedProxies []netip.Prefix
 	// Logger receives one line per call (never a password); default slog.Default().
 	Logger *slog.Logger
 }
@@ -227,10 +232,26 @@ func NewHandler(c Contract, b Backend, opt *Options) (*Handler, error) {
 // it in a fallback handler to send every spelling here.
 func (h *Handler) Matches(path string) bool { return strings.EqualFold(path, h.c.Path) }
 
+// Claims reports whether path is the service's or lies in its folder (any
+// case), so that a router hands it to the handler: Matches for the service,
+// a NotFound fault in SOAP's shape for the rest.
+func (h *Handler) Claims(path string) bool { return h.c.Claims(path) }
+
+// Claims reports whether path is c's path or lies in its folder, compared
+// without regard to case.
+func (c Contract) Claims(path string) bool {
+	c = c.withDefaults()
+	if strings.EqualFold(path, c.Path) {
+		return true
+	}
+	dir := c.Path[:strings.LastIndex(c.Path, "/")+1]
+	return dir != "/" && len(path) >= len(dir) && strings.EqualFold(path[:len(dir)], dir)
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.Matches(r.URL.Path) {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	switch r.Method {
@@ -244,10 +265,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// notFound answers a path in the service's folder that is not the service
+// with a SOAP fault (1.2 when the request announces it), as a SOAP client
+// reads one, naming where the service is.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	version := V11
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/soap+xml" {
+		version = V12
+	}
+	f := &Fault{Code: CodeClient, Reason: ReasonNotFound, Status: http.StatusNotFound,
+		Text: fmt.Sprintf("there is no service at %s; %s is at %s (WSDL: %s?WSDL)", clip(r.URL.Path), h.c.Service, h.c.Path, h.c.Path)}
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "soap call refused", slog.String("version", version),
+		slog.String("path", clip(r.URL.Path)), slog.String("fault", f.Reason))
+	writeXML(w, version, f.status(version), f.render(version))
+}
+
 // post serves one SOAP call.
 func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
-	version, action, f := contentType(r)
-	call, f := h.call(w, r, version, action, f)
+	version, action, charset, f := contentType(r)
+	call, f := h.call(w, r, version, action, charset, f)
 	var result string
 	if f == nil {
 		result, f = h.invoke(r.Context(), call)
@@ -269,17 +305,18 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, version, http.StatusOK, h.c.response(version, op, result))
 }
 
-// contentType reads the SOAP version and action from the request headers. An
-// absent Content-Type leaves the version to the envelope.
-func contentType(r *http.Request) (version, action string, f *Fault) {
+// contentType reads the SOAP version, the action and the charset (canonical,
+// "" when none was sent) from the request headers. An absent Content-Type
+// leaves the version to the envelope.
+func contentType(r *http.Request) (version, action, charset string, f *Fault) {
 	action = unquote(r.Header.Get("SOAPAction"))
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return "", action, nil
+		return "", action, "", nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return "", action, &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
+		return "", action, "", &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
 			Text: fmt.Sprintf("Content-Type %q cannot be parsed: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)", ct)}
 	}
 	switch mt {
@@ -291,14 +328,15 @@ func contentType(r *http.Request) (version, action string, f *Fault) {
 			action = unquote(a)
 		}
 	default:
-		return "", action, &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
+		return "", action, "", &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
 			Text: fmt.Sprintf("Content-Type %q is not supported: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)", mt)}
 	}
-	if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" {
-		return version, action, &Fault{Code: CodeClient, Reason: ReasonMediaType, Status: http.StatusUnsupportedMediaType,
-			Text: fmt.Sprintf("charset %q is not supported: send utf-8", params["charset"])}
+	if cs, ok := params["charset"]; ok {
+		if charset = encodingOf(cs); charset == "" {
+			return version, action, "", mediaTypeFault(fmt.Sprintf("charset %q is not supported: send utf-8 (or iso-8859-1, us-ascii)", cs))
+		}
 	}
-	return version, action, nil
+	return version, action, charset, nil
 }
 
 func unquote(s string) string {
@@ -311,7 +349,7 @@ func unquote(s string) string {
 
 // call authenticates, reads, parses and validates the request. It returns the
 // call (as far as it got: Version is set once known) and the fault, if any.
-func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action string, f *Fault) (*Call, *Fault) {
+func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action, charset string, f *Fault) (*Call, *Fault) {
 	call := &Call{Version: version, Action: action}
 	if f != nil {
 		return call, f
@@ -330,7 +368,14 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 	if r.ContentLength > h.opt.MaxBodyBytes {
 		return call, tooLarge(h.opt.MaxBodyBytes)
 	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opt.ReadTimeout))
+	// The body gets ReadTimeout from now; the answer (a result after the
+	// backend's CallTimeout, or the 408 fault of a body that came too slowly)
+	// must still be writable then, whatever the server's WriteTimeout, which
+	// started counting when the headers were read.
+	rc := http.NewResponseController(w)
+	start := time.Now()
+	_ = rc.SetReadDeadline(start.Add(h.opt.ReadTimeout))
+	_ = rc.SetWriteDeadline(start.Add(h.opt.ReadTimeout + h.opt.CallTimeout + writeGrace))
 	body, err := readBody(http.MaxBytesReader(w, r.Body, h.opt.MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -339,13 +384,16 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
+			_ = rc.SetWriteDeadline(time.Now().Add(writeGrace))
 			return call, &Fault{Code: CodeClient, Reason: ReasonTimeout, Status: http.StatusRequestTimeout, Err: err,
 				Text: fmt.Sprintf("the request body was not received within %s", h.opt.ReadTimeout)}
 		}
 		return call, &Fault{Code: CodeClient, Reason: ReasonMalformed, Text: "the request body could not be read", Err: err}
 	}
-	// .NET clients may start the body with a UTF-8 byte order mark.
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	body, f = toUTF8(body, charset)
+	if f != nil {
+		return call, f
+	}
 	env, err := parseEnvelope(body, h.opt.MaxDepth)
 	if err != nil {
 		return call, parseFault(err)
@@ -387,6 +435,9 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action s
 	call.Params = params
 	return call, nil
 }
+
+// writeGrace is how long writing an answer may take once it is ready.
+const writeGrace = 10 * time.Second
 
 // readBody reads all of r, sized by the announced length when there is one.
 func readBody(r io.Reader, length int64) ([]byte, error) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 )
 
 const (
@@ -193,7 +194,11 @@ func TestFaults(t *testing.T) {
 		{"header after body", req{"text/xml", "", "ok", strings.Replace(env(V11, "", good), "</soap:Envelope>", "<soap:Header/></soap:Envelope>", 1)}, 500, ReasonMalformed, "after Body"},
 		{"element after envelope", req{"text/xml", "", "ok", env(V11, "", good) + "<x/>"}, 500, ReasonMalformed, "after the Envelope"},
 		{"processing instruction", req{"text/xml", "", "ok", `<?php echo 1 ?>` + env(V11, "", good)}, 500, ReasonMalformed, "processing instruction"},
-		{"declared latin-1 encoding", req{"text/xml", "", "ok", strings.Replace(env(V11, "", good), "utf-8", "iso-8859-1", 1)}, 500, ReasonMalformed, "iso-8859-1"},
+		{"declared encoding not read", req{"text/xml", "", "ok", strings.Replace(env(V11, "", good), "utf-8", "koi8-r", 1)}, 415, ReasonMediaType, `encoding &#34;koi8-r&#34; is not supported`},
+		{"declared us-ascii with a high byte", req{"text/xml", "", "ok", strings.Replace(strings.Replace(env(V11, "", good), "utf-8", "us-ascii", 1), ">R<", ">\xe9<", 1)}, 500, ReasonMalformed, "byte 0xE9 at offset"},
+		{"utf-16 without charset", req{"text/xml", "", "ok", utf16LE(env(V11, "", good))}, 415, ReasonMediaType, "UTF-16"},
+		{"utf-16 charset", req{"text/xml; charset=utf-16", "", "ok", utf16LE(env(V11, "", good))}, 415, ReasonMediaType, `charset &#34;utf-16&#34; is not supported`},
+		{"not well-formed names no Go internals", req{"text/xml", "", "ok", strings.Replace(env(V11, "", good), "</soap:Body>", "", 1)}, 500, ReasonMalformed, "the body is not well-formed XML: line 1: element &lt;Body&gt; closed by &lt;/Envelope&gt;"},
 		{"wrong operation namespace", req{"text/xml", "", "ok", env(V11, "", strings.Replace(good, "http://tempuri.org/", "urn:other", 1))}, 500, ReasonUnknownOperation, "namespace http://tempuri.org/"},
 		{"parameter in wrong namespace", req{"text/xml", "", "ok", env(V11, "", strings.Replace(good, "<taskId>", `<taskId xmlns="urn:other">`, 1))}, 500, ReasonInvalidParameter, "element taskId must be in namespace http://tempuri.org/"},
 		{"duplicate parameter", req{"text/xml", "", "ok", env(V11, "", opBody(ack, "taskId", "T-1", "taskId", "T-2", "externalReference", "R"))}, 500, ReasonInvalidParameter, "element taskId must appear at most once"},
@@ -201,8 +206,8 @@ func TestFaults(t *testing.T) {
 		{"nil required parameter", req{"text/xml", "", "ok", env(V11, "", strings.Replace(good, "<taskId>T-1</taskId>", `<taskId xsi:nil="true"/>`, 1))}, 500, ReasonInvalidParameter, "element taskId is required"},
 		{"nested element in parameter", req{"text/xml", "", "ok", env(V11, "", opBody(upd, "taskId", "T-1", "message", "<b>bold</b>"))}, 500, ReasonInvalidParameter, "element message must hold text only"},
 		{"text in operation element", req{"text/xml", "", "ok", env(V11, "", `<`+ack+` xmlns="http://tempuri.org/">T-1</`+ack+`>`)}, 500, ReasonInvalidParameter, "must hold parameter elements"},
-		{"1.2 sender fault is HTTP 400", req{"application/soap+xml", "", "ok", env(V12, "", opBody(ack, "taskId", "T-1"))}, 400, ReasonInvalidParameter, "element externalReference is required"},
-		{"1.2 action mismatch", req{`application/soap+xml; action="http://tempuri.org/` + upd + `"`, "", "ok", env(V12, "", good)}, 400, ReasonActionMismatch, "names operation " + upd},
+		{"1.2 sender fault is HTTP 500 (WCF reads no other)", req{"application/soap+xml", "", "ok", env(V12, "", opBody(ack, "taskId", "T-1"))}, 500, ReasonInvalidParameter, "element externalReference is required"},
+		{"1.2 action mismatch", req{`application/soap+xml; action="http://tempuri.org/` + upd + `"`, "", "ok", env(V12, "", good)}, 500, ReasonActionMismatch, "names operation " + upd},
 		{"bad content type", req{"text/xml; =", "", "ok", env(V11, "", good)}, 415, ReasonMediaType, "cannot be parsed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +232,54 @@ func TestFaults(t *testing.T) {
 			}
 			if err := wellFormed(w.Body.Bytes()); err != nil {
 				t.Errorf("fault is not well-formed XML: %v", err)
+			}
+		})
+	}
+}
+
+// utf16LE encodes s as UTF-16LE with a byte order mark.
+func utf16LE(s string) string {
+	var b strings.Builder
+	b.WriteString("\xff\xfe")
+	for _, u := range utf16.Encode([]rune(s)) {
+		b.WriteByte(byte(u))
+		b.WriteByte(byte(u >> 8))
+	}
+	return b.String()
+}
+
+// TestLegacyEncodings checks that ISO-8859-1 and US-ASCII bodies, declared in
+// the XML declaration or the Content-Type, reach the backend as UTF-8.
+func TestLegacyEncodings(t *testing.T) {
+	latin1 := func(s string) string { // s holds only runes below 256
+		b := make([]byte, 0, len(s))
+		for _, r := range s {
+			b = append(b, byte(r))
+		}
+		return string(b)
+	}
+	body := func(decl string) string {
+		return `<?xml version="1.0" encoding="` + decl + `"?>` + env(V11, "", opBody(upd, "taskId", "T-1", "message", "Technician on site: été, Größe"))[len(`<?xml version="1.0" encoding="utf-8"?>`):]
+	}
+	for _, tc := range []struct {
+		name, ct, body, want string
+	}{
+		{"declaration ISO-8859-1", "text/xml", latin1(body("ISO-8859-1")), "Technician on site: été, Größe"},
+		{"declaration latin1, charset wins", "text/xml; charset=iso-8859-1", latin1(body("latin1")), "Technician on site: été, Größe"},
+		{"charset iso-8859-1, no declaration", "text/xml; charset=ISO-8859-1", latin1(env(V11, "", opBody(upd, "taskId", "T-1", "message", "été"))), "été"},
+		{"declaration us-ascii", "text/xml", strings.Replace(env(V11, "", opBody(upd, "taskId", "T-1", "message", "plain")), "utf-8", "us-ascii", 1), "plain"},
+		{"charset utf-8 wins over a latin-1 declaration", "text/xml; charset=utf-8", body("ISO-8859-1"), "Technician on site: été, Größe"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			h := newTestHandler(t, rec, nil)
+			w := req{tc.ct, "", "ok", tc.body}.do(t, h)
+			if w.Code != 200 {
+				t.Fatalf("POST = %d, want 200\n%s", w.Code, w.Body)
+			}
+			calls := rec.Calls()
+			if len(calls) != 1 || calls[0].Params["message"] != tc.want {
+				t.Fatalf("backend got %+v, want message %q", calls, tc.want)
 			}
 		})
 	}

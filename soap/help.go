@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,10 +16,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		k, v, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.EqualFold(k, "wsdl"):
-			body := h.c.WSDLAt(h.location(r))
-			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			_, _ = w.Write(body)
+			writeDoc(w, h.c.WSDLAt(h.location(r)))
+			return
+		case strings.EqualFold(k, "disco"):
+			writeDoc(w, h.c.disco(h.location(r)))
 			return
 		case strings.EqualFold(k, "op"):
 			name, _ := url.QueryUnescape(v)
@@ -34,7 +35,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	writeHTML(w, http.StatusOK, h.service)
 }
 
-// location is the absolute URL of the service for the WSDL.
+// location is the absolute URL of the service for the WSDL and DISCO
+// document: Options.PublicURL when set; else the request's scheme and Host,
+// overridden by X-Forwarded-Proto and X-Forwarded-Host when the peer is a
+// trusted proxy (the first value of each; a value that is not a plain
+// http/https scheme or host[:port] is ignored).
 func (h *Handler) location(r *http.Request) string {
 	if h.opt.PublicURL != "" {
 		return h.opt.PublicURL + h.c.Path
@@ -44,10 +49,90 @@ func (h *Handler) location(r *http.Request) string {
 		scheme = "https"
 	}
 	host := r.Host
-	if host == "" {
+	if h.trustedPeer(r) {
+		if p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p == "http" || p == "https" {
+			scheme = p
+		}
+		if fh := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(fh) {
+			host = fh
+		}
+	}
+	if !validHost(host) {
 		host = "localhost"
 	}
 	return scheme + "://" + host + h.c.Path
+}
+
+// trustedPeer reports whether the request comes straight from one of
+// Options.TrustedProxies.
+func (h *Handler) trustedPeer(r *http.Request) bool {
+	if len(h.opt.TrustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range h.opt.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstValue returns the first of a comma-separated header's values, trimmed.
+func firstValue(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.TrimSpace(v)
+}
+
+// validHost reports whether s is a host[:port] safe to write into a URL.
+func validHost(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.ContainsRune(".-:[]_", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// disco renders the DISCO document ASMX serves at ?disco: the WSDL's URL
+// and the address of both ports.
+func (c Contract) disco(location string) []byte {
+	var b bytes.Buffer
+	loc := func() { escape(&b, location) }
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
+	b.WriteString(`<discovery xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.xmlsoap.org/disco/">` + "\n")
+	b.WriteString(`  <contractRef ref="`)
+	loc()
+	b.WriteString(`?wsdl" docRef="`)
+	loc()
+	b.WriteString(`" xmlns="http://schemas.xmlsoap.org/disco/scl/" />` + "\n")
+	for i, suffix := range []string{"Soap", "Soap12"} {
+		q := "q" + strconv.Itoa(i+1)
+		b.WriteString(`  <soap address="`)
+		loc()
+		b.WriteString(`" xmlns:` + q + `="`)
+		escape(&b, c.Namespace)
+		b.WriteString(`" binding="` + q + `:` + c.Service + suffix + `" xmlns="http://schemas.xmlsoap.org/disco/soap/" />` + "\n")
+	}
+	b.WriteString("</discovery>\n")
+	return b.Bytes()
+}
+
+// writeDoc answers an XML document (WSDL, DISCO) with 200.
+func writeDoc(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 func writeHTML(w http.ResponseWriter, status int, body []byte) {
@@ -72,7 +157,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{- if .Op.Doc}}<p>{{.Op.Doc}}</p>{{end}}
 <h3>Parameters</h3>
 <table><tr><th>Element</th><th>Type</th><th>Required</th><th>Max length</th></tr>
-{{- range .Op.Params}}<tr><td>{{.Name}}</td><td>xsd:{{.Type}}</td><td>{{if .Required}}yes{{else}}no{{end}}</td><td>{{if .MaxLength}}{{.MaxLength}}{{end}}</td></tr>{{end}}
+{{- range .Op.Params}}<tr><td>{{.Name}}</td><td>xsd:{{.Type}}</td><td>{{if .Required}}yes{{else if eq .Type "boolean"}}no: always sent (minOccurs 1, as ASMX writes booleans); absent means false{{else}}no{{end}}</td><td>{{if .MaxLength}}{{.MaxLength}}{{end}}</td></tr>{{end}}
 </table>
 <p>The result is the xsd:string element {{.Op.Result}}. Calls need HTTP Basic credentials or a WS-Security UsernameToken (PasswordText or PasswordDigest).</p>
 <h3>SOAP 1.1</h3>
@@ -84,7 +169,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <pre>{{.Req12}}</pre>
 <pre>{{.Resp12}}</pre>
 {{- else}}
-<p>The following operations are supported. For a formal definition, please review the <a href="?WSDL">Service Description</a>.</p>
+<p>The following operations are supported. For a formal definition, please review the <a href="?WSDL">Service Description</a> (discovery document: <a href="?disco">?disco</a>).</p>
 <ul>
 {{- range .C.Operations}}
 <li><a href="?op={{.Name}}">{{.Name}}</a>{{if .Doc}}<br>{{.Doc}}{{end}}</li>

@@ -42,6 +42,7 @@ func runInterop(t *testing.T, argv ...string) {
 					"ProcessInstanceTaskExternalUpdateMessage":   "OK ProcessInstanceTaskExternalUpdateMessage T-1001",
 					"ProcessInstanceTaskExternalReassignment":    "OK ProcessInstanceTaskExternalReassignment T-1001",
 					"unknown_task_fault":                         `unknown task: no task matches taskId "no-such-task"`,
+					"unknown_task_fault_status":                  float64(500),
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("client printed %v, want %v", got, want)

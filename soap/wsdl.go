@@ -34,8 +34,10 @@ func (c Contract) WSDLAt(location string) []byte {
 	for _, op := range c.Operations {
 		w(`      <s:element name="`, op.Name, `">`, "\n", `        <s:complexType>`, "\n", `          <s:sequence>`, "\n")
 		for _, p := range op.Params {
+			// ASMX writes value types (here booleans) with minOccurs="1", so
+			// .NET proxies always send them; an absent one still means false.
 			min := "0"
-			if p.Required {
+			if p.Required || p.Type == TypeBoolean {
 				min = "1"
 			}
 			if p.Type == TypeString && p.MaxLength > 0 {

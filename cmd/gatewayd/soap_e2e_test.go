@@ -50,6 +50,9 @@ func TestBinarySOAPWithRealClients(t *testing.T) {
 					if f := fmt.Sprint(res); !strings.Contains(strings.ToLower(f), "unknown") && !strings.Contains(strings.ToLower(f), "not found") {
 						t.Errorf("the call for an unknown task did not fault clearly: %s", out)
 					}
+					if st := res["unknown_task_fault_status"]; st != float64(500) {
+						t.Errorf("the unknown task's fault came with HTTP %v, want 500 (WCF reads faults only from a 500)", st)
+					}
 					_, _, evs := do(t, "GET", g.URL+"/v1/orders/"+o["id"].(string)+"/events", "")
 					var types []string
 					for _, e := range evs["events"].([]any) {

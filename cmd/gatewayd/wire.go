@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -256,14 +255,16 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 		backend := &soapBackend{partner: name, reg: reg, sink: sink, settings: cfg.Partners[name].Settings}
 		mount := &soapMount{partner: name, reg: reg, log: log, build: func(m *mappings.Mapping) (http.Handler, error) {
 			return soap.NewHandler(contractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log,
-				MaxBodyBytes: cfg.Server.MaxBodyBytes, Nonces: nonceCache{st}})
+				MaxBodyBytes: cfg.Server.MaxBodyBytes, Nonces: nonceCache{st}, ReadTimeout: cfg.Server.ReadTimeout,
+				PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedPrefixes()})
 		}}
-		path := contractOf(spec.SOAP).Path
+		contract := contractOf(spec.SOAP)
+		path := contract.Path
 		h := gin.WrapH(mount)
 		gw.Engine().Any(path, h)
-		if lower := strings.ToLower(path); lower != path {
-			gw.Engine().Any(lower, h)
-		}
+		// Other spellings of the path (IIS ignores case) and wrong paths in
+		// its folder reach the handler too: a SOAP fault, not problem+json.
+		gw.AddFallback(func(r *http.Request) bool { return contract.Claims(r.URL.Path) }, mount)
 		gw.AddOpenAPIPaths(map[string]any{path: map[string]any{
 			"post": map[string]any{"summary": "SOAP 1.1/1.2 service of " + name + " (operations: see ?WSDL)", "responses": map[string]any{"200": map[string]any{"description": "SOAP response"}, "500": map[string]any{"description": "SOAP fault"}}},
 			"get":  map[string]any{"summary": "?WSDL serves the WSDL; ?op=Name a help page", "responses": map[string]any{"200": map[string]any{"description": "WSDL or help page"}}},

@@ -90,7 +90,7 @@ def cases(v):
         "fault-doctype": (headers(v, UPD), laughs),
         "fault-too-deep": (headers(v, UPD), envelope(v, op(UPD, taskId="T-1001", message="hi"), '<x:Ext xmlns:x="urn:example:ext">' + deep + '</x:Ext>')),
         "fault-too-large": (headers(v, UPD), envelope(v, op(UPD, taskId="T-1001", message="x" * 3000))),
-        "fault-media-type": (headers(v, UPD, ctype="application/json" if v == "1.1" else "application/soap+xml; charset=iso-8859-1"),
+        "fault-media-type": (headers(v, UPD, ctype="application/json" if v == "1.1" else "application/soap+xml; charset=utf-16"),
                              envelope(v, op(UPD, taskId="T-1001", message="hi"))),
         "fault-version-mismatch": (headers(v, UPD), envelope(other, op(UPD, taskId="T-1001", message="hi"))),
         "fault-must-understand": (headers(v, UPD), envelope(v, op(UPD, taskId="T-1001", message="hi"),

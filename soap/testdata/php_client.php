@@ -57,4 +57,6 @@ try {
 } catch (SoapFault $f) {
     $out['unknown_task_fault'] = $f->getMessage();
 }
+// WCF reads a fault only from an HTTP 500 answer: the status the fault came with.
+$out['unknown_task_fault_status'] = preg_match('#^HTTP/\S+ (\d{3})#', (string) $client->__getLastResponseHeaders(), $m) ? (int) $m[1] : null;
 echo json_encode($out, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES), "\n";

@@ -4,8 +4,9 @@
 Usage: zeep_client.py WSDL_URL VERSION AUTH USER PASSWORD [TASK_ID]
   VERSION  1.1 | 1.2  (binds the WorkflowServiceSoap or WorkflowServiceSoap12 port)
   AUTH     basic | wsse-text | wsse-digest
-Prints one JSON object: each operation's result, and the fault text of a call
-for the unknown task "no-such-task". Exits non-zero on any unexpected error.
+Prints one JSON object: each operation's result, and the fault text and HTTP
+status of a call for the unknown task "no-such-task". Exits non-zero on any
+unexpected error.
 """
 import json
 import sys
@@ -24,6 +25,8 @@ def main():
     wsdl, version, auth, user, password = sys.argv[1:6]
     task = sys.argv[6] if len(sys.argv) == 7 else "T-1001"
     session = requests.Session()
+    statuses = []
+    session.hooks["response"].append(lambda r, *a, **k: statuses.append(r.status_code))
     wsse = None
     if auth == "basic":
         session.auth = (user, password)
@@ -56,6 +59,8 @@ def main():
         out["unknown_task_fault"] = None
     except Fault as f:
         out["unknown_task_fault"] = f.message
+    # WCF reads a fault only from an HTTP 500 answer: the status the fault came with.
+    out["unknown_task_fault_status"] = statuses[-1] if statuses else None
     print(json.dumps(out, ensure_ascii=False))
     return 0
 
