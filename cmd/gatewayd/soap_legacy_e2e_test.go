@@ -58,8 +58,8 @@ func rawDo(t *testing.T, method, url, body string, auth bool, hdr ...string) (in
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
 
-// soapCall posts body to url with the headers and the test credentials.
-func soapCall(t *testing.T, url, body string, hdr ...string) (int, string, string) {
+// legacyPost posts body to url with the headers and the test credentials.
+func legacyPost(t *testing.T, url, body string, hdr ...string) (int, string, string) {
 	t.Helper()
 	return rawDo(t, "POST", url, body, true, hdr...)
 }
@@ -104,7 +104,7 @@ func TestBinarySOAPLegacyClients(t *testing.T) {
 			upd := "ProcessInstanceTaskExternalUpdateMessage"
 
 			t.Run("seed spelling", func(t *testing.T) {
-				code, ct, body := soapCall(t, g.URL+seedPath, soap11(ack, "<taskId>T-601</taskId><externalReference>INC-1</externalReference>"),
+				code, ct, body := legacyPost(t, g.URL+seedPath, soap11(ack, "<taskId>T-601</taskId><externalReference>INC-1</externalReference>"),
 					"Content-Type", "text/xml; charset=utf-8", "SOAPAction", `"http://tempuri.org/`+ack+`"`)
 				if code != 200 || !strings.HasPrefix(ct, "text/xml") || !strings.Contains(body, "<"+ack+"Result>"+id+"</") {
 					t.Errorf("POST %s = %d %s %s, want 200 with the order id", seedPath, code, ct, body)
@@ -116,13 +116,13 @@ func TestBinarySOAPLegacyClients(t *testing.T) {
 				}
 			})
 			t.Run("wrong path in the folder is a SOAP fault", func(t *testing.T) {
-				code, ct, body := soapCall(t, g.URL+"/Workflow/Webservice/WorkflowServce.asmx", soap11(ack, "<taskId>T-601</taskId>"),
+				code, ct, body := legacyPost(t, g.URL+"/Workflow/Webservice/WorkflowServce.asmx", soap11(ack, "<taskId>T-601</taskId>"),
 					"Content-Type", "text/xml; charset=utf-8")
 				if code != 404 || !strings.HasPrefix(ct, "text/xml") || !strings.Contains(body, "<faultcode>soap:Client</faultcode>") ||
 					!strings.Contains(body, "<Reason>NotFound</Reason>") || !strings.Contains(body, "/Workflow/WebService/WorkflowService.asmx") {
 					t.Errorf("POST to a misspelt service = %d %s %s, want a 404 SOAP fault naming the service's path", code, ct, body)
 				}
-				if code, _, body := soapCall(t, g.URL+"/Workflow/WebService/WorkflowService.asmx/"+ack, "taskId=T-601",
+				if code, _, body := legacyPost(t, g.URL+"/Workflow/WebService/WorkflowService.asmx/"+ack, "taskId=T-601",
 					"Content-Type", "application/soap+xml"); code != 404 || !strings.Contains(body, "soap:Sender") {
 					t.Errorf("POST below the service = %d %s, want a 404 SOAP 1.2 fault", code, body)
 				}
@@ -130,7 +130,7 @@ func TestBinarySOAPLegacyClients(t *testing.T) {
 			t.Run("legacy encodings", func(t *testing.T) {
 				latin1 := strings.Replace(soap11(upd, "<taskId>T-601</taskId><message>Technicien sur place: \xe9t\xe9 \xe0 l'\xe9tage</message>"),
 					`encoding="utf-8"`, `encoding="ISO-8859-1"`, 1)
-				code, _, body := soapCall(t, g.URL+seedPath, latin1, "Content-Type", "text/xml", "SOAPAction", upd)
+				code, _, body := legacyPost(t, g.URL+seedPath, latin1, "Content-Type", "text/xml", "SOAPAction", upd)
 				if code != 200 {
 					t.Fatalf("ISO-8859-1 body = %d %s, want 200", code, body)
 				}
@@ -139,14 +139,14 @@ func TestBinarySOAPLegacyClients(t *testing.T) {
 					t.Errorf("messages = %s, want the ISO-8859-1 text decoded", msgs)
 				}
 				ascii := strings.Replace(soap11(upd, "<taskId>T-601</taskId><message>plain ascii</message>"), `encoding="utf-8"`, `encoding="us-ascii"`, 1)
-				if code, _, body := soapCall(t, g.URL+seedPath, ascii, "Content-Type", "text/xml"); code != 200 {
+				if code, _, body := legacyPost(t, g.URL+seedPath, ascii, "Content-Type", "text/xml"); code != 200 {
 					t.Errorf("us-ascii body = %d %s, want 200", code, body)
 				}
 				u16 := []byte{0xff, 0xfe}
 				for _, r := range soap11(upd, "<taskId>T-601</taskId><message>x</message>") {
 					u16 = append(u16, byte(r), 0)
 				}
-				code, _, body = soapCall(t, g.URL+seedPath, string(u16), "Content-Type", "text/xml")
+				code, _, body = legacyPost(t, g.URL+seedPath, string(u16), "Content-Type", "text/xml")
 				if code != 415 || !strings.Contains(body, "UnsupportedMediaType") || !strings.Contains(body, "UTF-16") {
 					t.Errorf("UTF-16 body without charset = %d %s, want the 415 fault", code, body)
 				}
@@ -181,7 +181,7 @@ func TestBinarySOAPLegacyClients(t *testing.T) {
 			})
 			t.Run("SOAP 1.2 fault is HTTP 500", func(t *testing.T) {
 				env := strings.ReplaceAll(soap11(upd, "<taskId>no-such-task</taskId><message>x</message>"), "http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
-				code, _, body := soapCall(t, g.URL+seedPath, env, "Content-Type", `application/soap+xml; charset=utf-8; action="http://tempuri.org/`+upd+`"`)
+				code, _, body := legacyPost(t, g.URL+seedPath, env, "Content-Type", `application/soap+xml; charset=utf-8; action="http://tempuri.org/`+upd+`"`)
 				if code != 500 || !strings.Contains(body, "soap:Sender") || !strings.Contains(body, "gw:UnknownTask") {
 					t.Errorf("1.2 unknown task = %d %s, want 500 with a Sender fault", code, body)
 				}
