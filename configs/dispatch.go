@@ -310,9 +310,12 @@ type RetryPolicy struct {
 // DispatchConfig is the `dispatch:` section: worker and queue settings shared by
 // every vendor.
 type DispatchConfig struct {
-	// Workers is the number of concurrent senders per vendor; default 2.
+	// Workers is the number of deliveries per vendor in flight at once on
+	// each replica (each acknowledged as soon as it finishes; after a crash
+	// at most this many are sent again); default 16.
 	Workers int `yaml:"workers"`
-	// ClaimBatch is how many jobs one claim takes; default 16.
+	// ClaimBatch is the most jobs one claim takes (a claim takes only as many
+	// as there are idle workers); default 16.
 	ClaimBatch int `yaml:"claim_batch"`
 	// LeaseFor is how long a claimed delivery is leased before another replica may
 	// take it; default 30s. It must exceed every vendor's timeout.
@@ -375,7 +378,7 @@ func (r *RetryPolicy) Validate(path string) error {
 // SetDefaults fills zero fields with their defaults.
 func (c *DispatchConfig) SetDefaults() {
 	if c.Workers == 0 {
-		c.Workers = 2
+		c.Workers = 16
 	}
 	if c.ClaimBatch == 0 {
 		c.ClaimBatch = 16

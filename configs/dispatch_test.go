@@ -66,7 +66,7 @@ func TestVendorsExampleIsValid(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	var d DispatchConfig
 	d.SetDefaults()
-	if d.Workers != 2 || d.ClaimBatch != 16 || d.LeaseFor != 30*time.Second || d.OfflineRetryEvery != time.Hour ||
+	if d.Workers != 16 || d.ClaimBatch != 16 || d.LeaseFor != 30*time.Second || d.OfflineRetryEvery != time.Hour ||
 		d.Retry.MaxAttempts != 12 || d.Retry.MaxAge != 72*time.Hour || d.Retry.Jitter != 0.2 {
 		t.Errorf("SetDefaults() = %+v", d)
 	}

@@ -9,13 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/equus/sogateway/adapters"
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
-	"github.com/equus/sogateway/internal/queue"
-	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/internal/testutil"
 )
 
@@ -25,15 +20,7 @@ func TestChildGateway(t *testing.T) {
 	if os.Getenv("DISPATCH_CHILD_REDIS") == "" {
 		t.Skip("run by TestKilledGatewayRedeliversOnceWithTheSameID")
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("DISPATCH_CHILD_REDIS")})
-	q := queue.New(rdb, &queue.Options{Logger: quiet()})
-	svc := New(store.New(rdb, nil), q, fakeRenderer{}, &Options{
-		Vendors: map[string]configs.VendorConfig{"acme-movers": acmeConfig(os.Getenv("DISPATCH_CHILD_VENDOR"))},
-		AdapterEnv: &adapters.Env{LookupEnv: func(k string) (string, bool) {
-			return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true
-		}},
-		Logger: quiet(),
-	})
+	svc := childService(os.Getenv("DISPATCH_CHILD_REDIS"), os.Getenv("DISPATCH_CHILD_VENDOR"), configs.DispatchConfig{})
 	_, _ = svc.DeliverDue(context.Background(), "acme-movers", 0) // killed while the vendor holds the request
 }
 

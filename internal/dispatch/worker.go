@@ -16,11 +16,12 @@ import (
 	"github.com/equus/sogateway/mappings"
 )
 
-// Run starts the workers of every vendor that is pushed to (dispatch.workers,
-// or the vendor's own workers, each claiming dispatch.claim_batch jobs at a
-// time) and a reaper that returns expired leases every dispatch.reap_every.
-// It blocks until ctx ends and the workers have stopped; leases not yet
-// handled are given back without spending attempts.
+// Run starts the senders of every vendor that is pushed to (dispatch.workers,
+// or the vendor's own workers: that many deliveries in flight at most, each
+// acknowledged as soon as it finishes, see runVendor) and a reaper that
+// returns expired leases every dispatch.reap_every. It blocks until ctx ends
+// and the senders have stopped; leases not yet handled are given back without
+// spending attempts.
 func (s *Service) Run(ctx context.Context) error {
 	for _, name := range s.names {
 		v := s.vendors[name]
@@ -37,15 +38,11 @@ func (s *Service) Run(ctx context.Context) error {
 		if n <= 0 {
 			n = s.cfg.Workers
 		}
-		for i := 0; i < n; i++ {
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				_ = s.q.Run(ctx, v.name, s.cfg.ClaimBatch, func(ctx context.Context, ls []*queue.Lease) {
-					s.handleBatch(ctx, v, ls)
-				})
-			}()
-		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runVendor(ctx, v, n)
+		}()
 	}
 	s.wg.Add(1)
 	go func() {
@@ -110,44 +107,53 @@ type attempt struct {
 	done bool
 }
 
-// handleBatch delivers a claimed batch in parallel, acks the successes with
-// one script and their records with one round trip, and settles each failure.
+// handleBatch delivers a claimed batch, up to maxParallel at once, and
+// settles each delivery as soon as it finishes (acks grouped with whatever
+// finished at the same moment), so a slow one holds back nobody else's ack
+// or retry.
 func (s *Service) handleBatch(ctx context.Context, v *vendor, ls []*queue.Lease) {
 	if ctx.Err() != nil {
 		s.giveBack(ctx, ls)
 		return
 	}
 	reason := s.unavailable(ctx, v)
-	results := make([]*attempt, len(ls))
+	acks := s.newAcker(ctx, v)
+	defer acks.close()
 	sem := make(chan struct{}, maxParallel)
 	var wg sync.WaitGroup
-	for i, l := range ls {
+	for _, l := range ls {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = s.attempt(ctx, v, l, reason)
+			s.deliverOne(ctx, v, l, reason, acks)
 		}()
 	}
 	wg.Wait()
+}
+
+// deliverOne sends one leased job and settles it: a success is acked through
+// acks (and waits for that ack), a failure is retried or buried at once.
+func (s *Service) deliverOne(ctx context.Context, v *vendor, l *queue.Lease, reason string, acks *acker) {
+	a := s.attempt(ctx, v, l, reason)
+	if a.done {
+		return
+	}
+	if a.err == nil {
+		acks.ack(a)
+		return
+	}
 	// Settle even when ctx ended meanwhile: the outcome is known.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var ok []*attempt
-	for _, a := range results {
-		switch {
-		case a.done:
-		case a.err == nil:
-			ok = append(ok, a)
-		case ctx.Err() != nil && !errors.Is(a.err, adapters.ErrPermanent) && !errors.Is(a.err, adapters.ErrGone):
-			// Interrupted by shutdown: give it back at once, attempt unspent.
-			s.retry(sctx, v, a.l, a.rec, time.Time{}, "interrupted by gateway shutdown", false)
-		default:
-			s.settle(sctx, v, a.l, a.rec, a.err)
-		}
+	switch {
+	case ctx.Err() != nil && !errors.Is(a.err, adapters.ErrPermanent) && !errors.Is(a.err, adapters.ErrGone):
+		// Interrupted by shutdown: give it back at once, attempt unspent.
+		s.retry(sctx, v, a.l, a.rec, time.Time{}, "interrupted by gateway shutdown", false)
+	default:
+		s.settle(sctx, v, a.l, a.rec, a.err)
 	}
-	s.ackBatch(sctx, v, ok)
 }
 
 // giveBack returns leases unhandled, attempts unspent.
