@@ -300,7 +300,8 @@ func (ps *PartnerSet) build(p *restPartner) *partnerState {
 	if a == nil {
 		return disable("the mapping declares no auth; REST routes need one")
 	}
-	cfg := partnerauth.Config{Scheme: a.Kind, Header: a.Header, Query: a.Query, SignatureField: a.SignatureField}
+	cfg := partnerauth.Config{Scheme: a.Kind, Header: a.Header, Query: a.Query, SignatureField: a.SignatureField,
+		Encoding: a.Encoding, Prefix: a.Prefix, TimestampHeader: a.TimestampHeader, Signed: a.Signed, Tolerance: a.ToleranceDuration()}
 	if a.SecretEnv != "" {
 		cfg.SecretEnv = []string{a.SecretEnv, a.SecretEnv + "_PREVIOUS"}
 	}

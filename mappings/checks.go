@@ -3,23 +3,40 @@ package mappings
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/equus/sogateway/internal/model"
 )
 
 var authKinds = []string{"apikey", "rsa-pkcs1v15-sha256", "rsa-pss-sha256", "ed25519", "hmac-sha256", "standard-webhooks", "basic", "wsse"}
 
+// The auth kinds that verify a signature over the request, in a header or a body member.
+var signatureKinds = []string{"rsa-pkcs1v15-sha256", "rsa-pss-sha256", "ed25519", "hmac-sha256"}
+
+// checkAuth checks the auth declaration the way the gateway reads it, so that
+// a mapping that validates is never disabled for its declaration (only for a
+// missing variable or key file): REST routes need an auth; each kind needs
+// where its credential travels and the name of the variable holding it; the
+// signature options apply to signature kinds only.
 func (c *compiler) checkAuth(s *Spec) {
+	top := Pos{File: c.file, Line: 1, Col: 1}
 	a := s.Auth
 	if a == nil {
+		if len(s.Routes) > 0 {
+			c.errPos(c.at(s, "routes", top), "REST routes need an auth: declare auth.kind and the name of the variable holding the credential (e.g. auth: {kind: apikey, header: X-Api-Key, secret_env: %s_API_KEY})", envStem(s.Partner))
+		}
 		return
 	}
-	ap := c.at(s, "auth", Pos{File: c.file, Line: 1, Col: 1})
+	ap := c.at(s, "auth", top)
 	for i, k := range append([]string{a.Kind}, a.Also...) {
 		if !contains(authKinds, k) {
 			key := "kind"
 			if i > 0 {
 				key = "also"
+			}
+			if k == "" {
+				c.errPos(ap, "auth.kind is required (known: %s)", strings.Join(authKinds, ", "))
+				continue
 			}
 			c.errPos(c.at(a, key, ap), "auth: unknown kind %q%s", k, hint(k, authKinds))
 		}
@@ -30,6 +47,96 @@ func (c *compiler) checkAuth(s *Spec) {
 			c.errPos(c.at(a, key, ap), "auth.%s must name an environment variable (A-Z, 0-9, _), never hold a value", key)
 		}
 	}
+	need := func(key, v, what string) {
+		if v == "" {
+			c.errPos(c.at(a, "kind", ap), "auth kind %s needs auth.%s, the name of the variable holding %s", a.Kind, key, what)
+		}
+	}
+	signature := contains(signatureKinds, a.Kind)
+	switch a.Kind {
+	case "apikey":
+		if a.Header == "" && a.Query == "" {
+			c.errPos(c.at(a, "kind", ap), "auth kind apikey needs auth.header or auth.query (where the key is sent)")
+		}
+		need("secret_env", a.SecretEnv, "the API key")
+	case "hmac-sha256":
+		need("secret_env", a.SecretEnv, "the shared secret")
+	case "rsa-pkcs1v15-sha256", "rsa-pss-sha256", "ed25519":
+		need("public_key_file_env", a.PublicKeyFileEnv, "the path of the partner's public key (PEM)")
+	case "standard-webhooks":
+		need("secret_env", a.SecretEnv, "the whsec_ secret")
+	case "basic", "wsse":
+		need("user_env", a.UserEnv, "the user name")
+		need("password_env", a.PasswordEnv, "the password")
+	}
+	if signature {
+		switch {
+		case a.Header == "" && a.SignatureField == "":
+			c.errPos(c.at(a, "kind", ap), "auth kind %s needs auth.header or auth.signature_field (where the signature is sent)", a.Kind)
+		case a.Header != "" && a.SignatureField != "":
+			c.errPos(c.at(a, "signature_field", ap), "auth: declare header or signature_field, not both")
+		}
+	}
+	only := func(key, v string, ok bool, why string) {
+		if v != "" && !ok {
+			c.errPos(c.at(a, key, ap), "auth.%s applies to %s only", key, why)
+		}
+	}
+	headerSig := signature && a.SignatureField == ""
+	only("encoding", a.Encoding, signature, "signature kinds ("+strings.Join(signatureKinds, ", ")+")")
+	only("prefix", a.Prefix, headerSig, "a signature sent in a header")
+	only("timestamp_header", a.TimestampHeader, headerSig, "a signature sent in a header")
+	only("signed", a.Signed, headerSig, "a signature sent in a header")
+	only("tolerance", a.Tolerance, a.TimestampHeader != "" || a.Kind == "standard-webhooks", "auth.timestamp_header or kind standard-webhooks")
+	switch a.Encoding {
+	case "", "base64", "hex":
+	default:
+		c.errPos(c.at(a, "encoding", ap), "auth.encoding: unknown encoding %q (known: base64, hex)%s", a.Encoding, hint(a.Encoding, []string{"base64", "hex"}))
+	}
+	if a.Tolerance != "" {
+		if d, err := time.ParseDuration(a.Tolerance); err != nil || d <= 0 {
+			c.errPos(c.at(a, "tolerance", ap), "auth.tolerance %q is not a positive duration (e.g. 30s, 5m)", a.Tolerance)
+		}
+	}
+	if msg := signedTemplateProblem(a.Signed, a.TimestampHeader != ""); msg != "" {
+		c.errPos(c.at(a, "signed", ap), "auth.signed %q: %s", a.Signed, msg)
+	}
+}
+
+// signedTemplateProblem says what is wrong with a signed-content template
+// (the rules of partnerauth.CheckSignedTemplate), or "".
+func signedTemplateProblem(t string, timestamp bool) string {
+	if t == "" {
+		return ""
+	}
+	rest := strings.NewReplacer("{body}", "", "{timestamp}", "").Replace(t)
+	switch {
+	case strings.Count(t, "{body}") != 1:
+		return "must hold {body} exactly once"
+	case strings.Count(t, "{timestamp}") > 1:
+		return "holds {timestamp} more than once"
+	case strings.Contains(t, "{timestamp}") && !timestamp:
+		return "uses {timestamp} but auth.timestamp_header is not declared"
+	case strings.ContainsAny(rest, "{}"):
+		return "only {timestamp} and {body} may be used"
+	}
+	return ""
+}
+
+// envStem is a partner name as the start of a variable name (acme-field: ACME_FIELD).
+func envStem(partner string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(partner) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "PARTNER"
+	}
+	return b.String()
 }
 
 func (c *compiler) checkRoutes(s *Spec, top Pos) {

@@ -26,7 +26,7 @@ func mkPartner(dir, partner, src string) error {
 }
 
 const lintHead = `partner: p
-protocols: [rest]
+auth: {kind: apikey, header: X-Key, secret_env: P_KEY}
 routes:
   - name: main
     path: /orders
@@ -128,5 +128,50 @@ func TestShippedMappingsValidate(t *testing.T) {
 		if !strings.Contains(out.String(), "ok "+p+" sha256:") {
 			t.Errorf("CLIValidate output lacks %s:\n%s", p, out.String())
 		}
+	}
+}
+
+// TestLintAuth: every auth declaration the gateway would refuse (and so
+// disable the partner) is a load error with its position.
+func TestLintAuth(t *testing.T) {
+	head := "partner: p\nroutes:\n  - {name: main, path: /orders}\n"
+	tests := []struct {
+		name, src, want string
+	}{
+		{"routes without auth", head, `3:3: REST routes need an auth: declare auth.kind and the name of the variable holding the credential (e.g. auth: {kind: apikey, header: X-Api-Key, secret_env: P_API_KEY})`},
+		{"auth without kind", head + "auth: {header: X-Key, secret_env: K}\n", `4:7: auth.kind is required (known: apikey, rsa-pkcs1v15-sha256, rsa-pss-sha256, ed25519, hmac-sha256, standard-webhooks, basic, wsse)`},
+		{"apikey without secret_env", head + "auth: {kind: apikey, header: X-Key}\n", `4:14: auth kind apikey needs auth.secret_env, the name of the variable holding the API key`},
+		{"apikey without header or query", head + "auth: {kind: apikey, secret_env: K}\n", `4:14: auth kind apikey needs auth.header or auth.query (where the key is sent)`},
+		{"hmac without secret_env", head + "auth: {kind: hmac-sha256, header: X-Sig}\n", `4:14: auth kind hmac-sha256 needs auth.secret_env, the name of the variable holding the shared secret`},
+		{"rsa without key file", head + "auth: {kind: rsa-pss-sha256, header: X-Sig}\n", `4:14: auth kind rsa-pss-sha256 needs auth.public_key_file_env, the name of the variable holding the path of the partner's public key (PEM)`},
+		{"signature nowhere", head + "auth: {kind: hmac-sha256, secret_env: K}\n", `4:14: auth kind hmac-sha256 needs auth.header or auth.signature_field (where the signature is sent)`},
+		{"unknown encoding", head + "auth: {kind: hmac-sha256, header: X-Sig, secret_env: K, encoding: hexa}\n", `4:67: auth.encoding: unknown encoding "hexa" (known: base64, hex) (did you mean "hex"?)`},
+		{"prefix on an api key", head + "auth: {kind: apikey, header: X-Key, secret_env: K, prefix: 'k='}\n", `4:60: auth.prefix applies to a signature sent in a header only`},
+		{"bad tolerance", head + "auth: {kind: hmac-sha256, header: X-Sig, secret_env: K, timestamp_header: X-Ts, tolerance: 5 minutes}\n", `4:92: auth.tolerance "5 minutes" is not a positive duration (e.g. 30s, 5m)`},
+		{"tolerance without timestamp", head + "auth: {kind: hmac-sha256, header: X-Sig, secret_env: K, tolerance: 5m}\n", `4:68: auth.tolerance applies to auth.timestamp_header or kind standard-webhooks only`},
+		{"signed without body", head + "auth: {kind: hmac-sha256, header: X-Sig, secret_env: K, signed: '{timestamp}'}\n", `4:65: auth.signed "{timestamp}": must hold {body} exactly once`},
+		{"signed timestamp without header", head + "auth: {kind: hmac-sha256, header: X-Sig, secret_env: K, signed: '{timestamp}.{body}'}\n", `4:65: auth.signed "{timestamp}.{body}": uses {timestamp} but auth.timestamp_header is not declared`},
+		{"basic without password", "partner: p\nauth: {kind: basic, user_env: U}\n", `2:14: auth kind basic needs auth.password_env, the name of the variable holding the password`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeMapping(t, "p", tc.src)
+			_, err := Load(dir)
+			var le LoadErrors
+			if !errors.As(err, &le) {
+				t.Fatalf("Load = %v, want LoadErrors", err)
+			}
+			want := filepath.Join(dir, "p", "p.yaml") + ":" + tc.want
+			for _, e := range le {
+				if e.Error() == want {
+					return
+				}
+			}
+			t.Errorf("Load errors = \n%v\nwant one equal to\n%s", le, want)
+		})
+	}
+	ok := head + "auth: {kind: hmac-sha256, header: X-Sig, secret_env: K, encoding: hex, prefix: 'sha256=', timestamp_header: X-Ts, tolerance: 2m, signed: 'v0:{timestamp}:{body}'}\n"
+	if _, err := Load(writeMapping(t, "p", ok)); err != nil {
+		t.Errorf("Load(a complete timestamped HMAC declaration) = %v", err)
 	}
 }

@@ -1,6 +1,10 @@
 package mappings
 
-import "github.com/equus/sogateway/internal/model"
+import (
+	"time"
+
+	"github.com/equus/sogateway/internal/model"
+)
 
 // Pos is a position in a mapping file, filled in by the loader.
 type Pos struct {
@@ -83,6 +87,27 @@ type Auth struct {
 	PublicKeyFileEnv string `yaml:"public_key_file_env"`
 	// SigningKeyFileEnv names the variable holding the path of our signing key.
 	SigningKeyFileEnv string `yaml:"signing_key_file_env"`
+	// Encoding of a header or body signature: base64 (default) or hex.
+	Encoding string `yaml:"encoding"`
+	// Prefix precedes the encoded signature in its header, e.g. "sha256=".
+	Prefix string `yaml:"prefix"`
+	// TimestampHeader names a header holding the unix-seconds time of sending,
+	// covered by a header signature; a stale timestamp is refused.
+	TimestampHeader string `yaml:"timestamp_header"`
+	// Tolerance is how far a signed timestamp may be from now, a Go duration
+	// such as 5m (the default); with timestamp_header or standard-webhooks.
+	Tolerance string `yaml:"tolerance"`
+	// Signed is the content a header signature covers: a template of
+	// {timestamp} and {body}. Default "{timestamp}.{body}" with a timestamp
+	// header, else "{body}".
+	Signed string `yaml:"signed"`
+}
+
+// ToleranceDuration returns Tolerance parsed, or 0 (the default) when it is
+// empty. The loader has checked it.
+func (a *Auth) ToleranceDuration() time.Duration {
+	d, _ := time.ParseDuration(a.Tolerance)
+	return d
 }
 
 // Route is one REST route of a partner.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,8 +89,17 @@ type Config struct {
 	// partner's public keys (first required, others optional). Every key in a
 	// file is accepted.
 	PublicKeyFileEnv []string
-	// Tolerance is how far a signed timestamp may be from now (standard-webhooks).
-	// Default 5 minutes.
+	// TimestampHeader names a header holding the time of sending as unix
+	// seconds, covered by a header signature (hmac-sha256, rsa-*, ed25519):
+	// a request whose timestamp is more than Tolerance from now is refused.
+	// Empty: no signed timestamp.
+	TimestampHeader string
+	// Signed is the content a header signature covers, a template of
+	// {timestamp} and {body} (which must appear once), e.g. "v0:{timestamp}:{body}".
+	// Default "{timestamp}.{body}" with a TimestampHeader, else "{body}".
+	Signed string
+	// Tolerance is how far a signed timestamp may be from now (standard-webhooks,
+	// TimestampHeader). Default 5 minutes.
 	Tolerance time.Duration
 }
 
@@ -153,7 +163,8 @@ func New(cfg Config, env func(string) string, opt *Options) (Authenticator, erro
 			}
 		}
 		s := &Signature{Scheme: cfg.Scheme, Header: cfg.Header, SignatureField: cfg.SignatureField,
-			SignedField: cfg.SignedField, Encoding: cfg.Encoding, Prefix: cfg.Prefix, Keys: ring}
+			SignedField: cfg.SignedField, Encoding: cfg.Encoding, Prefix: cfg.Prefix, Keys: ring,
+			TimestampHeader: cfg.TimestampHeader, Signed: cfg.Signed, Tolerance: cfg.Tolerance, Now: o.Now}
 		if err := s.check(); err != nil {
 			return nil, err
 		}
@@ -260,15 +271,26 @@ func (a *APIKey) where() string {
 // Signature accepts a request signed with one of Keys. The signature is read
 // from the header Header, or from the top-level body member SignatureField; it
 // covers the whole body (header form) or the exact bytes of the member
-// SignedField (body form).
+// SignedField (body form). In the header form a TimestampHeader adds a signed
+// time of sending: the signed content is then the Signed template (default
+// "{timestamp}.{body}") and a timestamp more than Tolerance from Now is refused.
 type Signature struct {
 	Scheme         string
 	Header         string
 	SignatureField string
 	SignedField    string
-	Encoding       string
-	Prefix         string
-	Keys           KeyRing
+	// Encoding is base64 (default) or hex; Prefix (e.g. "sha256=") is stripped first.
+	Encoding string
+	Prefix   string
+	Keys     KeyRing
+	// TimestampHeader names the header holding unix seconds; "" for none.
+	TimestampHeader string
+	// Signed is the signed-content template ({timestamp}, {body}); "" is the default.
+	Signed string
+	// Tolerance is the accepted distance of the timestamp from Now; 0 means DefaultTolerance.
+	Tolerance time.Duration
+	// Now is the clock of the timestamp check; nil means time.Now.
+	Now func() time.Time
 }
 
 var _ Authenticator = (*Signature)(nil)
@@ -285,7 +307,71 @@ func (s *Signature) check() error {
 	default:
 		return fmt.Errorf("partnerauth: %w: encoding %q (want base64 or hex)", ErrConfig, s.Encoding)
 	}
+	if s.TimestampHeader != "" && s.SignatureField != "" {
+		return fmt.Errorf("partnerauth: %w: a timestamp header needs a header signature, not signature field %s", ErrConfig, s.SignatureField)
+	}
+	return CheckSignedTemplate(s.Signed, s.TimestampHeader != "")
+}
+
+// CheckSignedTemplate reports whether t is a valid signed-content template:
+// {body} exactly once, {timestamp} at most once and only with a timestamp
+// header, no other {placeholder}. An empty t is valid (the default).
+func CheckSignedTemplate(t string, timestamp bool) error {
+	if t == "" {
+		return nil
+	}
+	rest := strings.NewReplacer("{body}", "", "{timestamp}", "").Replace(t)
+	switch {
+	case strings.Count(t, "{body}") != 1:
+		return fmt.Errorf("partnerauth: %w: signed content %q must hold {body} exactly once", ErrConfig, t)
+	case strings.Count(t, "{timestamp}") > 1:
+		return fmt.Errorf("partnerauth: %w: signed content %q holds {timestamp} more than once", ErrConfig, t)
+	case strings.Contains(t, "{timestamp}") && !timestamp:
+		return fmt.Errorf("partnerauth: %w: signed content %q uses {timestamp} but no timestamp header is declared", ErrConfig, t)
+	case strings.ContainsAny(rest, "{}"):
+		return fmt.Errorf("partnerauth: %w: signed content %q: only {timestamp} and {body} may be used", ErrConfig, t)
+	}
 	return nil
+}
+
+// signedContent returns the bytes a header signature covers, checking the
+// timestamp when one is declared.
+func (s *Signature) signedContent(r *Request) ([]byte, error) {
+	if s.TimestampHeader == "" && s.Signed == "" {
+		return r.Body, nil
+	}
+	var ts string
+	if s.TimestampHeader != "" {
+		ts = strings.TrimSpace(r.Header.Get(s.TimestampHeader))
+		if ts == "" {
+			return nil, unauthorized(ErrMissingCredential, "no timestamp in header %s", s.TimestampHeader)
+		}
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || len(ts) > 12 {
+			return nil, unauthorized(ErrMalformed, "header %s is not unix seconds", s.TimestampHeader)
+		}
+		tol := s.Tolerance
+		if tol <= 0 {
+			tol = DefaultTolerance
+		}
+		now := time.Now
+		if s.Now != nil {
+			now = s.Now
+		}
+		if d := now().Sub(time.Unix(sec, 0)); d > tol || -d > tol {
+			return nil, unauthorized(ErrTimestamp, "header %s is %s away from now, tolerance %s", s.TimestampHeader, d.Round(time.Second), tol)
+		}
+	}
+	t := s.Signed
+	if t == "" {
+		t = "{timestamp}.{body}"
+	}
+	before, after, _ := strings.Cut(t, "{body}")
+	before = strings.Replace(before, "{timestamp}", ts, 1)
+	after = strings.Replace(after, "{timestamp}", ts, 1)
+	msg := make([]byte, 0, len(before)+len(r.Body)+len(after))
+	msg = append(append(append(msg, before...), r.Body...), after...)
+	return msg, nil
 }
 
 // Authenticate implements Authenticator.
@@ -323,10 +409,17 @@ func (s *Signature) Authenticate(_ context.Context, r *Request) (*Verified, erro
 			return nil, unauthorized(ErrMissingCredential, "no signature in header %s", s.Header)
 		}
 		enc = vs[0]
+		var err error
+		if msg, err = s.signedContent(r); err != nil {
+			return nil, err
+		}
 	}
 	enc = strings.TrimSpace(enc)
 	if s.Prefix != "" {
-		enc = strings.TrimPrefix(enc, s.Prefix)
+		var ok bool
+		if enc, ok = strings.CutPrefix(enc, s.Prefix); !ok {
+			return nil, unauthorized(ErrMalformed, "signature does not start with %q", s.Prefix)
+		}
 	}
 	sig, err := decodeSig(enc, s.Encoding)
 	if err != nil {
