@@ -174,11 +174,24 @@ func (c *compiler) compile(want string) *Mapping {
 	return m
 }
 
+// compileSource compiles an inbound input path (compileSource) and checks
+// that a $settings path names a declared setting.
+func (c *compiler) compileSource(p string) (source, string) {
+	src, msg := compileSource(p)
+	if msg == "" && src.root == rootSettings {
+		name, _, _ := strings.Cut(src.path, ".")
+		if _, ok := c.spec.Settings[name]; !ok {
+			msg = fmt.Sprintf("$settings.%s is not declared under settings%s", name, hint(name, keys(c.spec.Settings)))
+		}
+	}
+	return src, msg
+}
+
 func (c *compiler) optSource(s any, key, p string, def Pos) *source {
 	if p == "" {
 		return nil
 	}
-	src, msg := compileSource(p)
+	src, msg := c.compileSource(p)
 	if msg != "" {
 		c.errPos(c.at(s, key, def), "%s: %s", key, msg)
 		return nil
@@ -188,6 +201,9 @@ func (c *compiler) optSource(s any, key, p string, def Pos) *source {
 
 func (c *compiler) compileMap(name string, vm *ValueMap) *cmap {
 	cm := &cmap{name: name, fwd: map[string]string{}, rev: map[string]string{}, ignoreCase: vm.IgnoreCase, def: vm.Default}
+	if len(vm.Values) == 0 {
+		c.errPos(vm.Pos, "map %s has no values (declare values: {partner value: canonical value, …})", name)
+	}
 	vals := keys(vm.Values)
 	cm.known = vals
 	for _, k := range vals {
@@ -363,7 +379,7 @@ func (c *compiler) compileTemplate(s string, p Pos) *template {
 				src, msg = source{path: expr, text: expr}, checkCanonicalPath(expr)
 			}
 		} else {
-			src, msg = compileSource(expr)
+			src, msg = c.compileSource(expr)
 		}
 		if msg != "" {
 			c.errPos(p, "template: %s", msg)

@@ -36,7 +36,7 @@ const (
 func (c *compiler) compileCond(cd *Cond) *ccond {
 	var parts []*ccond
 	if cd.Path != "" {
-		src, msg := compileSource(cd.Path)
+		src, msg := c.compileSource(cd.Path)
 		if msg != "" {
 			c.errPos(c.at(cd, "path", cd.Pos), "%s", msg)
 		}

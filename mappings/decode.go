@@ -318,12 +318,35 @@ func parseYAML(file string, src []byte) (*yaml.Node, LoadErrors) {
 		if yamlParserProblems[msg] {
 			line++ // yaml.v3 reports parser (not scanner) errors with 0-based lines
 		}
-		return nil, LoadErrors{{File: file, Line: line, Col: col, Msg: "yaml: " + msg}}
+		return nil, LoadErrors{{File: file, Line: line, Col: col, Msg: "YAML syntax error: " + readableYAML(msg)}}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, LoadErrors{{File: file, Line: 1, Col: 1, Msg: "empty mapping file"}}
 	}
 	return doc.Content[0], nil
+}
+
+// yamlReadable rewrites the YAML parser's messages for a mapping author.
+var yamlReadable = map[string]string{
+	"did not find expected ',' or ']'":                       "a [list] is not closed: expected ',' or ']'",
+	"did not find expected ',' or '}'":                       "a {mapping} is not closed: expected ',' or '}'",
+	"did not find expected key":                              "expected a key here (check the indentation of this line and the one above)",
+	"did not find expected '-' indicator":                    "a list item is not aligned with the items above it (expected '- ')",
+	"did not find expected node content":                     "a value is missing here",
+	"mapping values are not allowed in this context":         "unexpected ':' (quote a value that contains ': ', or fix the indentation)",
+	"found character that cannot start any token":            "a character that cannot start a value here (YAML indents with spaces, never tabs; quote values starting with @ or `)",
+	"could not find expected ':'":                            "a key without ':' (write key: value)",
+	"found unexpected end of stream":                         "the file ends inside a quoted string or an unclosed [list] or {mapping}",
+	"found undefined tag handle":                             "unknown tag (a value starting with ! must be quoted)",
+	"block sequence entries are not allowed in this context": "a '- ' list item where a value was expected (put it on its own line under the key)",
+}
+
+// readableYAML returns the readable form of a YAML parser message.
+func readableYAML(msg string) string {
+	if r, ok := yamlReadable[msg]; ok {
+		return r
+	}
+	return msg
 }
 
 // hint returns ` (did you mean "x"?)` when one of names is close to s.

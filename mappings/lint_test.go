@@ -61,7 +61,7 @@ func TestLintErrors(t *testing.T) {
 		{"unknown status table", lintHead + "      - to: status\n        from: s\n        status: creat\n", `12:17: unknown status table "creat"`},
 		{"invalid pattern", lintHead + "      - to: fields.zip\n        from: zip\n        pattern: '^(\\d{5}$'\n", `12:18: invalid pattern: error parsing regexp: missing closing ): ` + "`^(\\d{5}$`"},
 		{"unknown route", strings.Replace(lintHead, "    event: order.updated\n", "    event: order.updated\n    match: {route: mian}\n", 1) + "      - {to: refs.requestor, from: id}\n", `9:20: unknown route "mian" (did you mean "main"?)`},
-		{"yaml syntax", "partner: p\ninbound:\n  - kind: [k\n", `3:1: yaml: did not find expected ',' or ']'`},
+		{"yaml syntax", "partner: p\ninbound:\n  - kind: [k\n", `3:1: YAML syntax error: a [list] is not closed: expected ',' or ']'`},
 		{"wrong node kind", "partner: p\ninbound: k\n", `2:10: expected a list, got "k"`},
 		{"partner name", "partner: q\n", `1:10: partner "q" must equal the folder and file name "p"`},
 		{"render canonical path", "partner: p\nrenders:\n  r:\n    format: json\n    rules:\n      - to: id\n        from: order.refs.requester\n", `7:15: unknown canonical field "requester" in order.refs (did you mean "requestor"?)`},
@@ -75,6 +75,11 @@ func TestLintErrors(t *testing.T) {
 		{"route with unknown kind", strings.Replace(lintHead, "    path: /orders\n", "    path: /orders\n    kinds: [k, kk]\n", 1) + "      - {to: refs.requestor, from: id}\n", `6:12: route /orders: unknown kind "kk" (did you mean "k"?)`},
 		{"duplicate kind", lintHead + "      - {to: refs.requestor, from: id}\n  - kind: k\n    event: order.created\n", `11:11: duplicate kind "k"`},
 		{"unknown owner", "partner: p\nowners:\n  client_status: partner\n  due_date: remote\n", `4:13: owners.due_date: unknown owner "remote" (known: partner, platform, shared)`},
+		{"undeclared setting", lintHead + "      - {to: fields.mode, from: $settings.mode}\n", `10:33: $settings.mode is not declared under settings`},
+		{"undeclared setting in a condition", strings.Replace(lintHead, "    event: order.updated\n", "    event: order.updated\n    match: {path: $settings.integraton, equals: internal}\n", 1) + "      - {to: refs.requestor, from: id}\n", `9:19: $settings.integraton is not declared under settings`},
+		{"unknown time layout name", lintHead + "      - {to: fields.at, from: at, do: [{time: rfc3339z}]}\n", `10:41: time: unknown time layout "rfc3339z" (named: rfc3339, rfc3339nano, rfc1123z, date, datetime; or a Go layout such as 2006-01-02 15:04) (did you mean "rfc3339"?)`},
+		{"empty map", "partner: p\nmaps:\n  m: {values: {}}\n", `3:3: map m has no values (declare values: {partner value: canonical value, …})`},
+		{"yaml tab", "partner: p\ninbound:\n\t- kind: k\n", `3:1: YAML syntax error: a character that cannot start a value here (YAML indents with spaces, never tabs; quote values starting with @ or ` + "`" + `)`},
 		{"unknown task field", lintHead + "      - to: tasks\n        from: services\n        each:\n          - {to: title, from: n}\n", `13:18: unknown task field "title" (known: id, name, status, instructions, fields.<name>)`},
 	}
 	for _, tc := range tests {

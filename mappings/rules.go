@@ -124,7 +124,7 @@ func (c *compiler) compileRule(r *Rule, parent tkind) *crule {
 				}
 				src = source{root: rootItem, path: f, text: f}
 			} else {
-				src, msg = compileSource(f)
+				src, msg = c.compileSource(f)
 			}
 			if msg != "" {
 				c.errPos(c.at(r, "from", r.Pos), "%s", msg)

@@ -214,6 +214,12 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		}
 		for i, l := range layouts {
 			layouts[i] = namedLayout(l)
+			if msg := layoutProblem(l); msg != "" {
+				c.errPos(t.Pos, "%s: %s", t.Name, msg)
+			}
+		}
+		if msg := layoutProblem(format); msg != "" && isMap {
+			c.errPos(t.Pos, "%s: format: %s", t.Name, msg)
 		}
 		format = namedLayout(format)
 		if t.Name == "format_time" {
@@ -318,6 +324,31 @@ func containsCompat(list []string, t string) bool {
 		}
 	}
 	return false
+}
+
+// layoutNameRE matches what can only be meant as a layout name (rfc3339z),
+// never a Go layout.
+var layoutNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// layoutNames are the named time layouts (namedLayout).
+var layoutNames = []string{"rfc3339", "rfc3339nano", "rfc1123z", "date", "datetime"}
+
+// layoutProblem says why l is neither a named layout nor a Go layout, or "".
+// A Go layout holds at least one element of the reference time, so one that
+// formats another time than the reference time to itself, or one written
+// like a name, is a misspelt name (or not a layout at all).
+func layoutProblem(l string) string {
+	if l == "" {
+		return "a time layout is required"
+	}
+	if namedLayout(l) != l {
+		return ""
+	}
+	other := time.Date(1999, 11, 28, 23, 58, 59, 987654321, time.FixedZone("X", 3*3600))
+	if layoutNameRE.MatchString(l) || other.Format(l) == l {
+		return fmt.Sprintf("unknown time layout %q (named: %s; or a Go layout such as 2006-01-02 15:04)%s", l, strings.Join(layoutNames, ", "), hint(strings.ToLower(l), layoutNames))
+	}
+	return ""
 }
 
 func namedLayout(l string) string {
