@@ -151,7 +151,7 @@ func TestEMGRefusals(t *testing.T) {
 			{"unknown State", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000003", "Update", "BreakFix", `{"RequestorId":"x","ServicerId":"1-1","State":"Sleeping"}`)), 400, "Sleeping"},
 			{"missing mandatory Description", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000004", "Create", "TroubleTicket.ManagedService",
 				strings.Replace(emgCreateBody, `"Description":"Create Trouble Ticket",`, "", 1))), 400, "Task.Body.Description: is required"},
-			{"unknown Verb", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000005", "Delete", "BreakFix", `{"RequestorId":"x"}`)), 400, "kind"},
+			{"unknown Verb", r.emgEnvelope(emgTask("aaaaaaaa-0000-0000-0000-000000000005", "Delete", "BreakFix", `{"RequestorId":"x"}`)), 400, `Task.Verb: "Delete" is not one of: Ack, Update, Create`},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -572,6 +572,9 @@ func fieldOf(err error) (field, rule string) {
 		if field == "" {
 			field = re.Field
 		}
+		if re.Rule == "" {
+			return field, re.Msg // no rule is at fault (no kind matched)
+		}
 		return field, re.Msg + " (rule " + re.Rule + ")"
 	case errors.As(err, &me):
 		return me.Field, me.Rule

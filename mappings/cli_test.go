@@ -199,3 +199,28 @@ func TestCLITranslateExitsOneOnAFailedItem(t *testing.T) {
 		t.Errorf("CLITranslate did not print the failed item:\n%s", out.String())
 	}
 }
+
+// TestCLITranslateExplainNamesListItems: --explain names a value inside an
+// each list by its place (tasks.0.name), not by the bare element key.
+func TestCLITranslateExplainNamesListItems(t *testing.T) {
+	data, err := os.ReadFile("pruvan/fixtures/create-seed-example.input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	if code := CLITranslate(".", "pruvan", true, "", strings.NewReader(string(data)), &out, &errb); code != 0 {
+		t.Fatalf("CLITranslate = %d: %s", code, errb.String())
+	}
+	var v batchView
+	if err := json.Unmarshal([]byte(out.String()), &v); err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, tr := range v.Items[0].Explain {
+		fields = append(fields, tr.Field)
+	}
+	got := strings.Join(fields, " ")
+	if !strings.Contains(got, " tasks.0.name ") || strings.Contains(" "+got+" ", " name ") {
+		t.Errorf("explain fields = %s, want tasks.0.name and no bare name", got)
+	}
+}

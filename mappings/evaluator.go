@@ -22,6 +22,8 @@ type env struct {
 	inb      *model.Inbound
 	client   string
 	trace    *[]Trace
+	// field prefixes canonical field names inside an each list: "tasks.0."
+	field    string
 	lastPath string
 	render   bool
 	vars     map[string]any
@@ -39,8 +41,17 @@ func (e *env) warn(s string) {
 
 func (e *env) pathOf(r *crule) string { return e.lastPath }
 
+// fieldName is the rule's canonical field with its place in an each list
+// ("tasks.0.name"; the element itself for to: ".").
+func (e *env) fieldName(r *crule) string {
+	if r.toText == "." && e.field != "" {
+		return strings.TrimSuffix(e.field, ".")
+	}
+	return e.field + r.toText
+}
+
 func (e *env) fail(r *crule, kind error, format string, a ...any) *RuleError {
-	return &RuleError{Rule: r.where, Path: e.lastPath, Field: r.toText, Msg: fmt.Sprintf(format, a...), Kind: kind}
+	return &RuleError{Rule: r.where, Path: e.lastPath, Field: e.fieldName(r), Msg: fmt.Sprintf(format, a...), Kind: kind}
 }
 
 func strResult(s string) gjson.Result {
@@ -292,15 +303,16 @@ func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
 		list := make([]*omap, 0, len(arr))
 		for i, el := range arr {
 			om := &omap{}
-			savedPrefix := e.prefix
+			savedPrefix, savedField := e.prefix, e.field
 			e.prefix = base + "." + strconv.Itoa(i) + "."
+			e.field = savedField + r.toText + "." + strconv.Itoa(i) + "."
 			for _, sub := range r.each {
 				if err := e.run(sub, el, om); err != nil {
-					e.prefix = savedPrefix
+					e.prefix, e.field = savedPrefix, savedField
 					return err
 				}
 			}
-			e.prefix = savedPrefix
+			e.prefix, e.field = savedPrefix, savedField
 			list = append(list, om)
 		}
 		v = list
@@ -310,7 +322,7 @@ func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
 		return nil
 	}
 	if e.trace != nil {
-		*e.trace = append(*e.trace, Trace{Field: r.toText, Rule: r.where, From: e.lastPath, Value: plain(v)})
+		*e.trace = append(*e.trace, Trace{Field: e.fieldName(r), Rule: r.where, From: e.lastPath, Value: plain(v)})
 	}
 	if elem != nil {
 		elem.set(r.to.name, v)

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -82,6 +81,10 @@ func (e *RuleError) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
+	if e.Rule == "" {
+		// No rule is at fault (e.g. a message no kind matches).
+		return b.String()
+	}
 	b.WriteString(" (rule ")
 	b.WriteString(e.Rule)
 	if e.Field != "" {
@@ -192,8 +195,7 @@ func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *st
 		}
 	}
 	if k == nil {
-		it.Err = &RuleError{Rule: filepath.Base(m.file) + ":1", Path: strings.TrimSuffix(e.prefix, "."), Field: "kind",
-			Msg: "no message kind matches (kinds: " + strings.Join(m.Kinds(), ", ") + ")", Kind: model.ErrInvalid}
+		it.Err = e.noKind(ctx)
 		return
 	}
 	it.Kind = k.name
@@ -266,4 +268,126 @@ func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *st
 		inb.Patch.ClientStatus = &s
 	}
 	it.Inbound = inb
+}
+
+// noKind is the error of a message no kind matches. It tells the partner
+// which values the kinds that could apply (their route, protocol and
+// operation hold) expected at which paths, and what the message holds
+// there; it names no rule, since no rule of ours is at fault.
+func (e *env) noKind(ctx gjson.Result) *RuleError {
+	type want struct {
+		src  *source
+		vals []string
+	}
+	var order []string
+	byPath := map[string]*want{}
+	add := func(src *source, vals ...string) {
+		w := byPath[src.text]
+		if w == nil {
+			w = &want{src: src}
+			byPath[src.text] = w
+			order = append(order, src.text)
+		}
+		for _, v := range vals {
+			if !contains(w.vals, v) {
+				w.vals = append(w.vals, v)
+			}
+		}
+	}
+	var walk func(c *ccond)
+	walk = func(c *ccond) {
+		switch c.op {
+		case cEquals, cIn:
+			add(&c.src, c.vals...)
+		case cExists:
+			if c.exists {
+				add(&c.src)
+			}
+		case cMatches:
+			add(&c.src, "text matching "+c.re.String())
+		case cAll, cAny:
+			for _, k := range c.kids {
+				walk(k)
+			}
+		}
+	}
+	for _, k := range e.m.kinds {
+		if k.match != nil && e.gateHolds(k.match, ctx) {
+			walk(k.match)
+		}
+	}
+	err := &RuleError{Path: strings.TrimSuffix(e.prefix, "."), Field: "kind", Kind: model.ErrInvalid,
+		Msg: "the message is none of the kinds this partner sends"}
+	var paths, parts []string
+	for _, p := range order {
+		w := byPath[p]
+		path := p
+		if w.src.root == rootItem {
+			path = e.prefix + p
+		}
+		got := e.get(w.src, ctx)
+		var part string
+		switch {
+		case len(w.vals) == 0 && !present(got):
+			part = "is missing"
+		case len(w.vals) == 0:
+			continue
+		case !present(got):
+			part = "is missing (expected one of: " + strings.Join(w.vals, ", ") + ")"
+		case containsFold(w.vals, got.String()):
+			continue // this value is one some kind expects
+		default:
+			part = fmt.Sprintf("%q is not one of: %s", truncateText(got.String(), 80), strings.Join(w.vals, ", "))
+		}
+		paths, parts = append(paths, path), append(parts, part)
+	}
+	switch len(parts) {
+	case 0:
+	case 1:
+		err.Path, err.Msg = paths[0], parts[0]
+	default:
+		for i := range parts {
+			sep := ": "
+			if strings.HasPrefix(parts[i], "is ") {
+				sep = " "
+			}
+			parts[i] = paths[i] + sep + parts[i]
+		}
+		err.Msg = strings.Join(parts, "; ")
+	}
+	return err
+}
+
+// gateHolds reports whether c's route, protocol and operation tests (at its
+// top level or directly under all:) hold for this message.
+func (e *env) gateHolds(c *ccond, ctx gjson.Result) bool {
+	switch c.op {
+	case cProtocol, cRoute, cOperation:
+		return e.eval(c, ctx)
+	case cAll:
+		for _, k := range c.kids {
+			if !e.gateHolds(k, ctx) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// containsFold reports whether list holds s, ignoring case.
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// truncateText cuts s to n runes, marking the cut.
+func truncateText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

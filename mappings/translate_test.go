@@ -181,3 +181,25 @@ func TestTranslateRuntimeTypeOfAccepted(t *testing.T) {
 		t.Errorf("Translate(accepted: true) = %+v", b.Items[0])
 	}
 }
+
+// TestNoKindMatchesSaysWhatWasExpected: the partner is told which values the
+// kinds expect where its message differs, not a rule position of ours.
+func TestNoKindMatchesSaysWhatWasExpected(t *testing.T) {
+	m := shipped(t).Get("emg")
+	for _, tc := range []struct{ body, want string }{
+		{`{"Task":{"Id":"1","Verb":"Dance","Resource":"BreakFix"}}`, `Task.Verb: "Dance" is not one of: Ack, Update, Create`},
+		{`{"Task":{"Id":"1","Verb":"Update"}}`, `Task.Resource: is missing (expected one of: BreakFix, Shipping, WorkVisit, SmartHands, CrossConnect, TroubleTicket.ManagedService)`},
+	} {
+		b, err := m.Translate(Input{Body: []byte(tc.body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := b.Items[0].Err
+		if got == nil || got.Error() != tc.want || !errors.Is(got, model.ErrInvalid) {
+			t.Errorf("Translate(%s) error = %v, want %q", tc.body, got, tc.want)
+		}
+		if got != nil && strings.Contains(got.Error(), ".yaml") {
+			t.Errorf("the error names a rule position: %v", got)
+		}
+	}
+}
