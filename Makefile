@@ -7,7 +7,7 @@ run:            ## run the gateway on the embedded Redis
 test:           ## unit tests, nothing installed needed
 	go test ./...
 
-integration:    ## every suite against real servers (needs redis-server, dovecot, python3-zeep)
+integration:    ## every suite against real servers (needs redis-server, dovecot, python3-zeep, chromium)
 	GATEWAY_INTEGRATION=1 go test -race -count=1 ./...
 
 bench:          ## benchmarks against a real redis-server
