@@ -120,7 +120,7 @@ func (s *Service) Pull(ctx context.Context, vendorName, cursor string, limit int
 		if s.r == nil {
 			return nil, fmt.Errorf("dispatch: pull %s: no renderer: %w", v.name, ErrNoMapping)
 		}
-		r, err := s.r.Render(v.cfg.Mapping, v.cfg.Pull.Render, o, nil, map[string]any{"vendor": v.name})
+		r, err := s.r.Render(v.cfg.Mapping, v.cfg.Pull.Render, visibleOrder(v, o), nil, map[string]any{"vendor": v.name})
 		if err != nil {
 			return nil, fmt.Errorf("dispatch: pull %s: order %s: %w", v.name, id, err)
 		}

@@ -325,3 +325,13 @@ func (s *Service) OnPatched(ctx context.Context, before, after *model.Order) ([]
 func (s *Service) OnEvent(ctx context.Context, o *model.Order, ev *model.Event) ([]*Delivery, error) {
 	return s.Route(ctx, o, o, ev)
 }
+
+// MessageID is the message id (a GUID) the gateway sends with delivery id:
+// the same on every attempt of one delivery, different for every delivery
+// (EMG's Task.Id; the partner's Ack names it as OriginationId).
+func MessageID(deliveryID string) string {
+	return uuid.NewSHA1(messageNS, []byte(deliveryID)).String()
+}
+
+// messageNS is the UUID namespace of the gateway's outbound message ids.
+var messageNS = uuid.MustParse("5b0a3c2e-4f1d-4e59-9a57-0d6c1e2f3a4b")

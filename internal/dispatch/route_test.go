@@ -113,3 +113,21 @@ func TestRouteIntegratedGroupClosureAndNoEcho(t *testing.T) {
 		}
 	})
 }
+
+func TestVisibleOrderKeepsOnlyThePermittedFields(t *testing.T) {
+	o := &model.Order{ID: "o", Company: "globex", Status: model.StatusNew, Refs: model.Refs{Requestor: "R", Servicer: "S"},
+		Fields:      map[string]model.Field{"move_date": {Value: "2026-12-01"}, "internal_cost": {Value: 10}},
+		Attachments: []model.Attachment{{Name: "a.pdf"}}, Messages: []model.Message{{Text: "internal note"}}}
+	v := &vendor{cfg: configs.VendorConfig{Permissions: configs.PermissionSet{Fields: []string{"fields.move_date", "attachments"}}}}
+	got := visibleOrder(v, o)
+	if len(got.Fields) != 1 || got.Fields["move_date"].Value != "2026-12-01" || len(got.Attachments) != 1 ||
+		got.Messages != nil || got.Refs.Servicer != "" || got.Refs.Requestor != "R" || got.Company != "globex" {
+		t.Errorf("visibleOrder = %+v, want move_date, attachments and the identity only", got)
+	}
+	if len(o.Fields) != 2 || o.Messages == nil {
+		t.Errorf("visibleOrder changed the order itself: %+v", o)
+	}
+	if all := visibleOrder(&vendor{}, o); all != o {
+		t.Errorf("a permission set without fields must show the order as it is")
+	}
+}

@@ -203,8 +203,14 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 		s.bury(ctx, v, l, rec, "no renderer configured")
 		return a
 	}
+	o = visibleOrder(v, o)
 	extra := map[string]any{"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport,
-		"now": s.clock.Now().UTC().Format(time.RFC3339)}
+		"now": s.clock.Now().UTC().Format(time.RFC3339), "message_id": MessageID(l.Job.ID)}
+	for k, val := range v.cfg.Settings {
+		if _, taken := extra[k]; !taken {
+			extra[k] = val
+		}
+	}
 	var out *Rendered
 	if p.Transport == configs.TransportSMTP {
 		// An email prefers the mapping's <kind>_email render (subject and text).
