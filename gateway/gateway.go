@@ -19,6 +19,7 @@ import (
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/audit"
+	"github.com/equus/sogateway/internal/catalog"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/store"
@@ -43,6 +44,9 @@ type Deps struct {
 	Access *access.Keys
 	// Audit records changes made through /v1; nil records nothing.
 	Audit *audit.Log
+	// Catalog holds integrations as data (vendors, definitions, groups); nil
+	// answers 503 on those routes.
+	Catalog *catalog.Store
 }
 
 // CheckResult is one readiness check's verdict.
@@ -108,6 +112,7 @@ func New(d Deps) *Gateway {
 	g.mountPlatform(v1)
 	g.mountAPIKeys(v1)
 	g.mountAudit(v1)
+	g.mountIntegrations(v1)
 	return g
 }
 

@@ -115,6 +115,9 @@ func basePaths() map[string]any {
 
 func (g *Gateway) openAPI(c *gin.Context) {
 	paths := basePaths()
+	for k, v := range integrationPaths() {
+		paths[k] = v
+	}
 	g.mu.RLock()
 	for k, v := range g.openapi {
 		paths[k] = v

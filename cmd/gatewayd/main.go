@@ -18,6 +18,7 @@ import (
 	"github.com/equus/sogateway/gateway"
 	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/audit"
+	"github.com/equus/sogateway/internal/catalog"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/store"
 )
@@ -29,6 +30,7 @@ func main() {
 const usage = `usage:
   gatewayd [serve] [-config configs/gateway.yaml]
   gatewayd migrate history        (move order history written by older gateways beside the order)
+  gatewayd config export [-o FILE] [-url URL]   (the live vendors and groups as YAML)
   gatewayd healthcheck            (GET /healthz on GATEWAY_ADDR; for container HEALTHCHECKs)
   gatewayd mappings validate [DIR]
   gatewayd mappings test [-update] [DIR]
@@ -41,6 +43,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "migrate" {
 		return runMigrate(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "config" {
+		return runConfig(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(stderr)
@@ -95,7 +100,11 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log,
+	cat := catalog.New(rdb, &catalog.Options{Prefix: cfg.Redis.Prefix, Logger: log})
+	if err := seedCatalog(ctx, cat, cfgPath, log); err != nil {
+		return err
+	}
+	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log, Catalog: cat,
 		Access: access.NewKeys(rdb, &access.Options{Prefix: cfg.Redis.Prefix, AdminToken: tok}),
 		Audit:  audit.New(rdb, &audit.Options{Prefix: cfg.Redis.Prefix})})
 	rdb.AddHook(gw.Metrics().RedisHook())

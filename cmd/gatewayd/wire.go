@@ -383,12 +383,16 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	if err := gw.Registry().Register(svc.Collector()); err != nil {
 		return nil, fmt.Errorf("dispatch metrics: %w", err)
 	}
+	notes := &liveNotes{notes: cfg.VendorNotes}
+	if cat := gw.Catalog(); cat != nil {
+		watchCatalog(ctx, w, cat, cfg, svc, notes, log)
+	}
 	gw.AddCheck("vendors", func(ctx context.Context) gateway.CheckResult {
 		detail := map[string]any{}
 		for k, v := range svc.Status(ctx) {
 			detail[k] = v
 		}
-		for k, note := range cfg.VendorNotes {
+		for k, note := range notes.get() {
 			detail[k] = map[string]any{"note": note}
 		}
 		return gateway.CheckResult{OK: true, Detail: detail}

@@ -18,7 +18,7 @@ const module = "github.com/equus/sogateway/"
 // code. Third-party rules are in forbiddenThirdParty.
 var allowed = map[string][]string{
 	"cmd/gatewayd/":      {"*"},
-	"gateway/":           {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue", "internal/jsonguard", "internal/access", "internal/audit"},
+	"gateway/":           {"gateway/", "mappings", "soap", "mail", "adapters", "configs", "internal/model", "internal/store", "internal/intake", "internal/dispatch", "internal/queue", "internal/jsonguard", "internal/access", "internal/audit", "internal/catalog"},
 	"soap":               {"mappings", "configs", "internal/model"},
 	"mail":               {"mappings", "configs", "internal/model"},
 	"mappings":           {"internal/model"},
@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/jsonguard": {},
 	"internal/access":    {},
 	"internal/audit":     {},
+	"internal/catalog":   {},
 	"internal/archtest":  {},
 	"bench/":             {"*"},
 }

@@ -35,7 +35,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, name := range c.s.names {
+	vs := c.s.vset()
+	for _, name := range vs.names {
 		st, err := c.s.q.Stats(ctx, name)
 		if err != nil {
 			c.s.log.Warn("dispatch: metrics", "vendor", name, "err", err)
@@ -47,7 +48,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(leaseDesc, prometheus.GaugeValue, float64(st.Leased), name)
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(st.Dead), name)
 		avail := 1.0
-		if c.s.unavailable(ctx, c.s.vendors[name]) != "" {
+		if c.s.unavailable(ctx, vs.byName[name]) != "" {
 			avail = 0
 		}
 		ch <- prometheus.MustNewConstMetric(availDesc, prometheus.GaugeValue, avail, name)

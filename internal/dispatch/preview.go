@@ -69,8 +69,9 @@ func (s *Service) Preview(ctx context.Context, orderID, vendorName string) (*Pre
 		}
 		names = []string{vendorName}
 	} else {
-		for _, n := range s.names {
-			v := s.vendors[n]
+		vs := s.vset()
+		for _, n := range vs.names {
+			v := vs.byName[n]
 			if n == o.Partner || v.definition(o, string(model.EventOrderSubmitted)) != nil ||
 				(v.cfg.PullOnly() && s.permit(v, o) == nil) {
 				names = append(names, n)
@@ -79,7 +80,7 @@ func (s *Service) Preview(ctx context.Context, orderID, vendorName string) (*Pre
 	}
 	p := &Preview{OrderID: o.ID, Vendors: []VendorPreview{}}
 	for _, n := range names {
-		vp, err := s.previewOne(ctx, s.vendors[n], o)
+		vp, err := s.previewOne(ctx, s.vset().byName[n], o)
 		if err != nil {
 			return nil, err
 		}

@@ -137,8 +137,9 @@ func (s *Service) Route(ctx context.Context, before, after *model.Order, ev *mod
 		}
 	}
 	for _, t := range Changes(before, after, ev) {
-		for _, name := range s.names {
-			v := s.vendors[name]
+		vs := s.vset()
+		for _, name := range vs.names {
+			v := vs.byName[name]
 			if echo(v) || !s.engaged(v, t, sent, newVendor, oldVendor) {
 				continue
 			}
@@ -173,8 +174,9 @@ func (s *Service) Route(ctx context.Context, before, after *model.Order, ev *mod
 		out = append(out, ds...)
 		errs = append(errs, err)
 	}
-	for _, name := range s.names {
-		if v := s.vendors[name]; v.cfg.Pull.Enabled && !echo(v) {
+	vs := s.vset()
+	for _, name := range vs.names {
+		if v := vs.byName[name]; v.cfg.Pull.Enabled && !echo(v) {
 			if before == nil && after.Partner == name && v.cfg.PullOnly() && s.permit(v, after) == nil {
 				errs = append(errs, s.publish(ctx, name, after.ID))
 			} else {
@@ -220,11 +222,12 @@ func (s *Service) groupVendor(g string) *vendor {
 	if g == "" {
 		return nil
 	}
-	gc, ok := s.groups[g]
+	vs := s.vset()
+	gc, ok := vs.groups[g]
 	if !ok || !gc.Integrated {
 		return nil
 	}
-	return s.vendors[gc.Vendor]
+	return vs.byName[gc.Vendor]
 }
 
 // derived builds the out event of type t for vendor v that a change implies,
@@ -277,8 +280,9 @@ func (s *Service) markHeld(ctx context.Context, v *vendor, d *Delivery) {
 // field name or path) and a delivery.
 func (s *Service) updateValues(ctx context.Context, before, after *model.Order, sent map[string]bool, echo func(*vendor) bool) ([]*Delivery, error) {
 	var out []*Delivery
-	for _, name := range s.names {
-		v := s.vendors[name]
+	vs := s.vset()
+	for _, name := range vs.names {
+		v := vs.byName[name]
 		if !sent[name] || v.cfg.PullOnly() || echo(v) {
 			continue
 		}

@@ -31,7 +31,7 @@ func (s *Service) runVendor(ctx context.Context, v *vendor, n int) {
 				if ctx.Err() != nil {
 					s.giveBack(ctx, []*queue.Lease{w.l})
 				} else {
-					s.deliverOne(ctx, v, w.l, w.reason, acks)
+					s.deliverOne(ctx, s.current(v), w.l, w.reason, acks) // the live config (live.go)
 				}
 				idle <- struct{}{}
 			}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,24 +95,29 @@ type vendor struct {
 
 // Service is the dispatch layer. It is safe for concurrent use.
 type Service struct {
-	st      Store
-	rdb     redis.UniversalClient
-	q       *queue.Queue
-	r       Renderer
-	k       keys
-	cfg     configs.DispatchConfig
-	vendors map[string]*vendor
-	names   []string
-	groups  map[string]configs.GroupConfig
-	clock   Clock
-	log     *slog.Logger
-	rand    func() float64
+	st     Store
+	rdb    redis.UniversalClient
+	q      *queue.Queue
+	r      Renderer
+	k      keys
+	cfg    configs.DispatchConfig
+	set    atomic.Pointer[vendorSet] // the live vendors (live.go)
+	env    *adapters.Env
+	reg    *adapters.Registry
+	groups map[string]configs.GroupConfig
+	clock  Clock
+	log    *slog.Logger
+	rand   func() float64
 
 	outcomes *prometheus.CounterVec
 	wg       sync.WaitGroup
 
 	seqMu   sync.Mutex
 	lastSeq int64
+
+	runMu   sync.Mutex      // guards runCtx and running (live.go)
+	runCtx  context.Context // set while Run runs
+	running map[string]bool // vendors whose workers run
 }
 
 // nextSeq returns a strictly increasing sequence for delivery records, so the
@@ -161,54 +167,18 @@ func New(st Store, q *queue.Queue, r Renderer, opt *Options) *Service {
 		env = &envCopy
 	}
 	s := &Service{st: st, rdb: st.Client(), q: q, r: r, k: keys{prefix: o.Prefix}, cfg: o.Dispatch,
-		vendors: map[string]*vendor{}, groups: o.Groups, clock: o.Clock, log: o.Logger, rand: o.Rand,
+		env: env, reg: o.Adapters, clock: o.Clock, log: o.Logger, rand: o.Rand,
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sog_dispatch_deliveries_total",
 			Help: "Delivery attempts by vendor and outcome (success, retry, held, dead, gone)."}, []string{"vendor", "outcome"})}
-	for name, c := range o.Vendors {
-		c.SetDefaults()
-		v := &vendor{name: name, cfg: c, retry: o.Dispatch.Retry, adapters: map[string]adapters.Adapter{}}
-		if c.Retry != nil {
-			v.retry = *c.Retry
-		}
-		if c.Disabled {
-			v.unavailable = "disabled in the configuration"
-		}
-		var transports []string
-		if c.Transport != configs.TransportPull {
-			transports = append(transports, c.Transport)
-		}
-		if c.Email != nil && c.Transport != configs.TransportSMTP {
-			transports = append(transports, configs.TransportSMTP)
-		}
-		for _, t := range transports {
-			a, err := o.Adapters.Build(t, name, &c, env)
-			if err != nil {
-				if v.unavailable == "" {
-					v.unavailable = err.Error()
-				}
-				continue
-			}
-			v.adapters[t] = a
-		}
-		if c.Pull.Enabled {
-			if k, ok := lookupEnv(env, c.Pull.APIKeyEnv); ok {
-				v.pullKey = []byte(k)
-			} else if v.unavailable == "" && len(v.adapters) == 0 {
-				v.unavailable = "pull API key variable " + c.Pull.APIKeyEnv + " is not set"
-			}
-		}
-		s.vendors[name] = v
-		s.names = append(s.names, name)
-	}
-	sort.Strings(s.names)
+	s.set.Store(s.buildSet(o.Vendors, o.Groups))
 	return s
 }
 
 // Vendors lists the configured vendor names, sorted.
-func (s *Service) Vendors() []string { return append([]string(nil), s.names...) }
+func (s *Service) Vendors() []string { return append([]string(nil), s.vset().names...) }
 
 func (s *Service) vendor(name string) (*vendor, error) {
-	v, ok := s.vendors[name]
+	v, ok := s.vset().byName[name]
 	if !ok {
 		return nil, fmt.Errorf("dispatch: vendor %q: %w", name, ErrUnknownVendor)
 	}
@@ -231,9 +201,10 @@ type VendorStatus struct {
 
 // Status reports every vendor's readiness.
 func (s *Service) Status(ctx context.Context) map[string]VendorStatus {
-	out := make(map[string]VendorStatus, len(s.vendors))
-	for _, name := range s.names {
-		v := s.vendors[name]
+	vs := s.vset()
+	out := make(map[string]VendorStatus, len(vs.names))
+	for _, name := range vs.names {
+		v := vs.byName[name]
 		st := VendorStatus{Transport: v.cfg.Transport, Available: true}
 		if reason := s.unavailable(ctx, v); reason != "" {
 			st.Available, st.Reason = false, reason

@@ -23,27 +23,10 @@ import (
 // and the senders have stopped; leases not yet handled are given back without
 // spending attempts.
 func (s *Service) Run(ctx context.Context) error {
-	for _, name := range s.names {
-		v := s.vendors[name]
-		if v.unavailable != "" {
-			// Disabled in config or missing credentials: its jobs wait, untouched,
-			// until the gateway restarts with the vendor fixed.
-			s.log.Warn("dispatch: vendor unavailable, its deliveries wait", "vendor", name, "reason", v.unavailable)
-			continue
-		}
-		if len(v.adapters) == 0 {
-			continue // pull only
-		}
-		n := v.cfg.Workers
-		if n <= 0 {
-			n = s.cfg.Workers
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.runVendor(ctx, v, n)
-		}()
-	}
+	s.runMu.Lock()
+	s.runCtx = ctx
+	s.startWorkers(ctx)
+	s.runMu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
