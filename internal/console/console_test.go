@@ -104,6 +104,8 @@ func (testKeys) Verify(_ context.Context, key string) (*access.Principal, error)
 		return &access.Principal{KeyID: access.AdminID, Name: "ops", Scopes: []access.Scope{access.ScopeAdmin}}, nil
 	case "read-key":
 		return &access.Principal{KeyID: access.AdminID, Name: "viewer", Scopes: []access.Scope{access.ScopeRead}}, nil
+	case "bound-key":
+		return &access.Principal{KeyID: access.AdminID, Name: "acme", Scopes: []access.Scope{access.ScopeRead}, Vendor: "acme"}, nil
 	}
 	return nil, access.ErrUnauthenticated
 }
@@ -270,6 +272,10 @@ func TestLoginRefusals(t *testing.T) {
 	resp, body = send(t, "POST", srv.URL+"/console/login", url.Values{"csrf": {tok}, "api_key": {"nope"}}, lc)
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not valid") {
 		t.Errorf("wrong key = %d, want 401 saying the key is not valid", resp.StatusCode)
+	}
+	resp, body = send(t, "POST", srv.URL+"/console/login", url.Values{"csrf": {tok}, "api_key": {"bound-key"}}, lc)
+	if resp.StatusCode != http.StatusForbidden || hasCookie(resp, sessionCookie) || !strings.Contains(body, "bound") {
+		t.Errorf("a key bound to a vendor = %d (session cookie set: %v), want 403 saying why and no session", resp.StatusCode, hasCookie(resp, sessionCookie))
 	}
 	resp, _ = send(t, "POST", srv.URL+"/console/login", url.Values{"api_key": {"admin-key"}}, lc)
 	if resp.StatusCode != http.StatusForbidden || hasCookie(resp, sessionCookie) {

@@ -166,6 +166,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, nil, status, "login", loginView{CSRF: ck.Value, Next: next, Error: msg})
 		return
 	}
+	if p.Bound() {
+		// /v1 narrows a bound key to its partner's or vendor's orders; the
+		// console shows every order and vendor, so it refuses such keys.
+		c.log.WarnContext(r.Context(), "console: login refused for a bound key", "key", p.Who())
+		c.render(w, r, nil, http.StatusForbidden, "login", loginView{CSRF: ck.Value, Next: next,
+			Error: "This key is bound to one partner or vendor; the console needs a key that is not bound."})
+		return
+	}
 	s, err := c.newSession(r.Context(), p)
 	if err != nil {
 		c.log.ErrorContext(r.Context(), "console: session not stored", "err", err)
