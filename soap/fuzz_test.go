@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // seedEnvelopes adds every golden request body to f's corpus.
@@ -23,6 +24,10 @@ func seedEnvelopes(f *testing.F) {
 	}
 	f.Add([]byte(env(V12, textToken("u", "p")+`<wsa:MessageID xmlns:wsa="`+nsWSA+`">m-1</wsa:MessageID>`,
 		opBody(rea, "taskId", "a&amp;b", "solution", "<![CDATA[x]]>", "closed", "true"))))
+	// Legacy encodings: ISO-8859-1 and US-ASCII declarations, UTF-16.
+	f.Add([]byte(strings.Replace(env(V11, "", opBody(upd, "taskId", "T", "message", "caf\xe9")), "utf-8", "ISO-8859-1", 1)))
+	f.Add([]byte(strings.Replace(env(V11, "", opBody(upd, "taskId", "T", "message", "caf\xe9")), "utf-8", "us-ascii", 1)))
+	f.Add([]byte(utf16LE(env(V11, "", opBody(upd, "taskId", "T", "message", "x")))))
 	// Password edge cases: empty, comment only, repeated.
 	for _, pw := range []string{"<w:Password/>", "<w:Password><!--x--></w:Password>", "<w:Password>a</w:Password><w:Password/>", "<w:Password>a</w:Password><w:Password>b</w:Password>"} {
 		f.Add([]byte(env(V11, `<w:Security xmlns:w="`+nsWSSE+`"><w:UsernameToken><w:Username>u</w:Username>`+pw+`</w:UsernameToken></w:Security>`, opBody(ack, "taskId", "T"))))
@@ -154,6 +159,35 @@ func FuzzHandler(f *testing.F) {
 			if w.Code == 200 && len(rec.Calls()) == 0 {
 				t.Fatalf("answer to %q is 200 without a backend call", data)
 			}
+		}
+	})
+}
+
+// FuzzToUTF8 checks the encoding step every body goes through: it never
+// panics, what it returns is valid UTF-8 (the XML parser's input), and a
+// refusal is a 415 or a MalformedEnvelope fault.
+func FuzzToUTF8(f *testing.F) {
+	for _, s := range []string{"", "<a/>", "\xef\xbb\xbf<a/>", "\xff\xfe<\x00a\x00/\x00>\x00", "\x00<\x00a",
+		`<?xml version="1.0" encoding="ISO-8859-1"?><a>caf` + "\xe9</a>", `<?xml version="1.0" encoding="us-ascii"?><a>` + "\xe9</a>",
+		`<?xml version='1.0' encoding='koi8-r'?><a/>`, `<?xml encoding="latin1"?>`} {
+		for _, cs := range []string{"", encUTF8, encLatin1, encASCII} {
+			f.Add([]byte(s), cs)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, charset string) {
+		if charset != "" && encodingOf(charset) == "" {
+			return // contentType refuses it before the body is read
+		}
+		charset = encodingOf(charset)
+		out, fault := toUTF8(body, charset)
+		if fault != nil {
+			if fault.Reason != ReasonMediaType && fault.Reason != ReasonMalformed {
+				t.Fatalf("toUTF8(%q, %q) = fault %s", body, charset, fault.Reason)
+			}
+			return
+		}
+		if (charset == encLatin1 || charset == encASCII) && !utf8.Valid(out) {
+			t.Fatalf("toUTF8(%q, %q) = %q, not UTF-8", body, charset, out)
 		}
 	})
 }

@@ -274,9 +274,9 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 		version = V12
 	}
 	f := &Fault{Code: CodeClient, Reason: ReasonNotFound, Status: http.StatusNotFound,
-		Text: fmt.Sprintf("there is no service at %s; %s is at %s (WSDL: %s?WSDL)", clip(r.URL.Path), h.c.Service, h.c.Path, h.c.Path)}
+		Text: fmt.Sprintf("there is no service at %s; %s is at %s (WSDL: %s?WSDL)", clipPath(r.URL.Path), h.c.Service, h.c.Path, h.c.Path)}
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "soap call refused", slog.String("version", version),
-		slog.String("path", clip(r.URL.Path)), slog.String("fault", f.Reason))
+		slog.String("path", clipPath(r.URL.Path)), slog.String("fault", f.Reason))
 	writeXML(w, version, f.status(version), f.render(version))
 }
 
@@ -596,4 +596,12 @@ func (h *Handler) invoke(ctx context.Context, call *Call) (string, *Fault) {
 		return "", h.backendFault(ctx, call, err)
 	}
 	return res, nil
+}
+
+// clipPath shortens a request path to 200 bytes for a fault or a log line.
+func clipPath(p string) string {
+	if len(p) > 200 {
+		return strings.ToValidUTF8(p[:200], "") + "…"
+	}
+	return p
 }
