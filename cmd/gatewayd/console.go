@@ -30,7 +30,7 @@ func wireConsole(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st 
 		Orders: console.StoreOrders{Store: st, Partners: func() []string {
 			return slices.Compact(slices.Sorted(slices.Values(append(reg.Names(), svc.Vendors()...))))
 		}},
-		Dispatch: svc, Mappings: reg, Integrations: configVendors{cfg}, Mailboxes: mailboxes(intakes), Quarantine: mailboxes(intakes),
+		Dispatch: svc, Mappings: reg, Integrations: liveIntegrations{svc}, Mailboxes: mailboxes(intakes), Quarantine: mailboxes(intakes),
 	}
 	if a := gw.Audit(); a != nil {
 		deps.Audit = a
@@ -45,12 +45,13 @@ func wireConsole(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, st 
 	return nil
 }
 
-// configVendors lists the configured vendors for the integrations page.
-type configVendors struct{ cfg *configs.Config }
+// liveIntegrations shows the integrations dispatch runs with (the catalog's
+// live set, swapped in on every replica).
+type liveIntegrations struct{ svc *dispatch.Service }
 
-func (v configVendors) Vendors() map[string]configs.VendorConfig { return v.cfg.Vendors }
+func (l liveIntegrations) Vendors() map[string]configs.VendorConfig { return l.svc.VendorConfigs() }
 
-func (v configVendors) Groups() map[string]configs.GroupConfig { return v.cfg.Groups }
+func (l liveIntegrations) Groups() map[string]configs.GroupConfig { return l.svc.Groups() }
 
 // mailboxes gives the console the mail intakes by partner.
 type mailboxes []*mail.Intake

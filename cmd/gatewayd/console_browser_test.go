@@ -270,8 +270,12 @@ func TestBrowserConsole(t *testing.T) {
 		{"/console/api-keys", "#key-name", "api-keys"},
 	} {
 		run("open "+p.path, chromedp.Navigate(g.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)), sh.take(p.name))
-		if m := text("main"); p.name == "mappings" && (!strings.Contains(m, "pruvan") || !strings.Contains(m, "sha256:")) {
+		m := text("main")
+		if p.name == "mappings" && (!strings.Contains(m, "pruvan") || !strings.Contains(m, "sha256:")) {
 			t.Errorf("mappings page = %q, want each partner's live version", m)
+		}
+		if p.name == "integrations" && (!strings.Contains(m, "acme-movers") || !strings.Contains(m, "order.submitted") || strings.Contains(m, "acme-token")) {
+			t.Errorf("integrations page = %q, want the live vendors with their definitions and no credential", m)
 		}
 	}
 

@@ -321,7 +321,9 @@ func (c *Console) refuseAnonymous(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, nil, http.StatusUnauthorized, "login", loginView{Error: "Log in first: that request needs a session.", Next: "/console"})
+	token := randomToken()
+	c.setCookie(w, r, loginCookie, token, "/console/login", 30*time.Minute)
+	c.render(w, r, nil, http.StatusUnauthorized, "login", loginView{CSRF: token, Error: "Log in first: that request needs a session.", Next: "/console"})
 }
 
 func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) {
