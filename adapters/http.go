@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,6 +33,7 @@ type HTTP struct {
 	user     configs.Secret
 	password configs.Secret
 	signKey  []byte
+	body     *bodySigner
 	client   *http.Client
 	now      func() time.Time
 }
@@ -69,6 +71,17 @@ func newHTTP(vendor string, cfg *configs.VendorConfig, env *Env) (*HTTP, error) 
 		}
 		h.signKey = WebhookKey(s.Reveal())
 	}
+	if c.Signing.KeyFileEnv != "" {
+		path, err := env.lookup(c.Signing.KeyFileEnv)
+		if err != nil {
+			return nil, err
+		}
+		k, err := loadRSAKey(path.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("adapters: %s: %v: %w", c.Signing.KeyFileEnv, err, ErrMissingCredential)
+		}
+		h.body = &bodySigner{key: k, field: c.Signing.Field, sigField: c.Signing.SignatureField}
+	}
 	if env != nil && env.HTTPClient != nil {
 		h.client = env.HTTPClient
 	} else {
@@ -99,6 +112,15 @@ func (h *HTTP) Deliver(ctx context.Context, m *Message) (*Result, error) {
 		hdr.Set(k, v)
 	}
 	hdr.Set("Content-Type", ct)
+	if h.body != nil {
+		signed, err := h.body.wrap(m.Body)
+		if err != nil {
+			return nil, err
+		}
+		c := *m
+		c.Body = signed
+		m = &c
+	}
 	return doHTTP(ctx, h.client, h.timeout, h.method, h.endpoint, hdr, m, h.now(), h.authorize(m), nil)
 }
 

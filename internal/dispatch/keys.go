@@ -25,3 +25,7 @@ func (k keys) pullSeq(vendor string) string { return k.prefix + ":{v:" + vendor 
 
 // pullAck is a STRING holding the last cursor the vendor acknowledged.
 func (k keys) pullAck(vendor string) string { return k.prefix + ":{v:" + vendor + "}:pullack" }
+
+// origin is a STRING locating the delivery that sent message id msgID to a
+// vendor that acks asynchronously: JSON {"vendor","order","delivery"}.
+func (k keys) origin(msgID string) string { return k.prefix + ":origin:" + msgID }

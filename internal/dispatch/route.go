@@ -118,6 +118,7 @@ func (s *Service) Route(ctx context.Context, before, after *model.Order, ev *mod
 	}
 	var out []*Delivery
 	var errs []error
+	errs = append(errs, s.correlate(ctx, after, ev))
 	from := ""
 	if ev != nil && ev.Direction == model.DirectionIn {
 		from = ev.Partner

@@ -265,6 +265,11 @@ type Delivery struct {
 	Vendor string `json:"vendor"`
 	// Seq orders the deliveries of one order.
 	Seq int64 `json:"-"`
+	// AwaitingAck is true while a vendor that acks asynchronously (EMG) has
+	// accepted the message but not yet acked it; the status stays Sending.
+	AwaitingAck bool `json:"awaiting_ack,omitempty"`
+	// Ack is the vendor's asynchronous Ack, once received.
+	Ack *AckInfo `json:"ack,omitempty"`
 }
 
 // payload is what a queue job carries.
@@ -478,6 +483,11 @@ func (s *Service) enqueue(ctx context.Context, v *vendor, o *model.Order, ev *mo
 		t := j.NextAt
 		d.NextAttemptAt = &t
 	}
+	if v.cfg.AwaitAck {
+		if err := s.rememberOrigin(ctx, v, o.ID, id); err != nil {
+			return nil, err
+		}
+	}
 	doc := d.record()
 	loc, _ := json.Marshal(map[string]string{"vendor": v.name, "order": o.ID})
 	pipe := s.rdb.Pipeline()
@@ -553,7 +563,7 @@ func (s *Service) Deliveries(ctx context.Context, orderID string) ([]*Delivery, 
 		if err != nil {
 			return nil, err
 		}
-		if d.Status == model.DeliverySending {
+		if d.Status == model.DeliverySending && !d.AwaitingAck {
 			if j, err := s.q.Get(ctx, d.Vendor, d.ID); err == nil {
 				overlay(d, j)
 			}

@@ -248,6 +248,14 @@ func (s *Service) ackBatch(ctx context.Context, v *vendor, ok []*attempt) {
 		acked++
 		r := a.rec
 		r.Status, r.Attempts, r.LastError, r.NextAttemptAt, r.HeldUntil = model.DeliverySuccess, a.l.Job.Attempts, "", nil, nil
+		if v.cfg.AwaitAck {
+			// Accepted by the transport; the vendor's Ack settles it (ack.go),
+			// unless it arrived already.
+			if cur, err := s.loadRecord(ctx, r.OrderID, r.ID); err == nil && cur.Ack != nil {
+				continue
+			}
+			r.Status, r.AwaitingAck = model.DeliverySending, true
+		}
 		r.UpdatedAt = now.UTC()
 		pipe.HSet(ctx, s.k.deliveries(r.OrderID), r.ID, r.record())
 		s.log.Info("dispatch: delivered", "vendor", v.name, "delivery", r.ID, "attempt", a.l.Job.Attempts, "status", a.res.StatusCode)
