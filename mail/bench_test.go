@@ -17,7 +17,7 @@ func benchIntake(b *testing.B, srv *imapServer) {
 		adm.append(testInbox, mkMail(fmt.Sprintf("bench-%d@provider", i), fmt.Sprintf("Re: [Task#T-%d] update", i%3+1),
 			fmt.Sprintf("Update number %d.\n[[Action]]: Update\n\nOn Mon, X wrote:\n> old text\n> more old text", i)))
 	}
-	in := NewIntake(testConfig(srv), nil, ssp7Translator{}, sink, nil, &Options{Logger: quietLogger()})
+	in := NewIntake(testConfig(srv), nil, receiver(ssp7Translator{}, sink), nil, &Options{Logger: quietLogger()})
 	b.ResetTimer()
 	start := time.Now()
 	r := startIntake(b, in)

@@ -19,8 +19,10 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"github.com/equus/sogateway/internal/inbound"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/testutil"
+	"github.com/equus/sogateway/mappings"
 )
 
 // fakeSink commits like the real one where it matters here: it dedupes on
@@ -420,4 +422,28 @@ func mkMail(msgID, subject, body string, extra ...string) []byte {
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(body, "\n", "\r\n"))
 	return []byte(b.String())
+}
+
+// docTranslator is a mapping stand-in reading the mail document.
+type docTranslator interface {
+	Translate(doc []byte) (*model.Inbound, error)
+}
+
+// receiver runs tr through the one inbound path onto sink, as the gateway
+// wires the partner's real mapping.
+func receiver(tr docTranslator, sink model.Sink) Receiver {
+	return inbound.New(oneMapping{tr}, sink, &inbound.Options{Logger: quietLogger()})
+}
+
+// oneMapping serves tr as every partner's mapping.
+type oneMapping struct{ tr docTranslator }
+
+func (o oneMapping) Translator(string) inbound.Translator { return o }
+
+func (o oneMapping) Translate(in mappings.Input) (*mappings.Batch, error) {
+	inb, err := o.tr.Translate(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &mappings.Batch{Items: []mappings.Item{{Kind: inb.Kind, Inbound: inb}}}, nil
 }

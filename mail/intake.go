@@ -18,17 +18,22 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"github.com/equus/sogateway/internal/inbound"
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/mappings"
 )
 
-// Translator is the partner mapping's email kind.
-type Translator interface {
-	// Translate turns a mail document (Mail.Document) into a canonical
-	// Inbound. An error means the mapping refuses the mail: it is quarantined
-	// as "untranslatable". The Intake sets Protocol, MessageID,
-	// IdempotencyKey and Raw on the result.
-	Translate(doc []byte) (*model.Inbound, error)
+// Receiver is the one inbound path (internal/inbound.Service): it
+// translates a mail document (Mail.Document) with the partner's mapping and
+// commits it. A *inbound.TranslateError (the mapping refused the mail)
+// quarantines it as "untranslatable"; an item error the Sink calls
+// permanent quarantines it under its reason; any other error leaves it in
+// the inbox for a later attempt.
+type Receiver interface {
+	Receive(ctx context.Context, msg inbound.Message) ([]inbound.Result, error)
 }
+
+var _ Receiver = (*inbound.Service)(nil)
 
 // Options tune an Intake. A nil *Options means the zero value, and every zero
 // field means the default in its comment.
@@ -41,6 +46,9 @@ type Options struct {
 	// BatchBytes bounds the raw bytes one FETCH reads (a single mail may be
 	// larger, up to Limits.MaxTotalBytes). Default 32 MiB.
 	BatchBytes int64
+	// Settings are the partner's installation settings handed to its
+	// mapping; default none (the mapping's defaults).
+	Settings map[string]string
 }
 
 // MailboxStatus is what an Intake reports for /readyz and /metrics.
@@ -81,16 +89,16 @@ type MailboxStatus struct {
 // Intake reads one mailbox and applies each mail once. Create it with
 // NewIntake and call Run.
 type Intake struct {
-	cfg    MailboxConfig
-	comp   *compiled
-	err    error // configuration error, returned by Run
-	tr     Translator
-	sink   model.Sink
-	store  AttachmentStore
-	log    *slog.Logger
-	batch  int
-	bbytes int64
-	wake   chan struct{}
+	cfg      MailboxConfig
+	comp     *compiled
+	err      error // configuration error, returned by Run
+	recv     Receiver
+	settings map[string]string
+	store    AttachmentStore
+	log      *slog.Logger
+	batch    int
+	bbytes   int64
+	wake     chan struct{}
 
 	mu sync.Mutex
 	st MailboxStatus
@@ -100,15 +108,15 @@ type Intake struct {
 	afterCommit func(uid imap.UID, out *model.Outcome) error
 }
 
-// NewIntake returns an Intake for mailbox mb with the mapping's rules r (nil:
-// defaults), its translator tr, the sink that commits inbound messages and
-// the attachment store (nil: attachment metadata is recorded, contents are
+// NewIntake returns an Intake for mailbox mb (whose Name is the partner)
+// with the mapping's rules r (nil: defaults), the inbound path recv that
+// translates and commits each mail, and the attachment store (nil: attachment metadata is recorded, contents are
 // dropped). Configuration errors are reported by Run and Status.
-func NewIntake(mb MailboxConfig, r *Rules, tr Translator, sink model.Sink, store AttachmentStore, opt *Options) *Intake {
+func NewIntake(mb MailboxConfig, r *Rules, recv Receiver, store AttachmentStore, opt *Options) *Intake {
 	if opt == nil {
 		opt = &Options{}
 	}
-	i := &Intake{cfg: mb.withDefaults(), tr: tr, sink: sink, store: store, log: opt.Logger,
+	i := &Intake{cfg: mb.withDefaults(), recv: recv, settings: opt.Settings, store: store, log: opt.Logger,
 		batch: opt.BatchSize, bbytes: opt.BatchBytes, wake: make(chan struct{}, 1)}
 	if i.log == nil {
 		i.log = slog.Default()
@@ -125,8 +133,8 @@ func NewIntake(mb MailboxConfig, r *Rules, tr Translator, sink model.Sink, store
 		i.err = err
 	} else if i.comp, err = r.compile(); err != nil {
 		i.err = err
-	} else if tr == nil || sink == nil {
-		i.err = fmt.Errorf("%w: intake needs a translator and a sink", ErrConfig)
+	} else if recv == nil {
+		i.err = fmt.Errorf("%w: intake needs a receiver", ErrConfig)
 	}
 	if i.err != nil {
 		i.st.LastError, i.st.Disabled = i.err.Error(), i.err.Error()
@@ -639,42 +647,28 @@ func (i *Intake) handle(ctx context.Context, c *imapclient.Client, f fetched) (*
 	if err != nil {
 		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %v", ErrBadMIME, err))
 	}
-	in, err := i.translate(doc)
-	if err != nil {
-		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %w", ErrUntranslatable, err))
+	results, err := i.recv.Receive(ctx, inbound.Message{Partner: i.cfg.Name,
+		Input:     mappings.Input{Protocol: model.ProtocolEmail, Body: doc, Settings: i.settings},
+		MessageID: m.MessageID, Raw: f.raw, Warnings: m.Warnings, Single: true})
+	if err == nil && results[0].Err != nil {
+		err = results[0].Err
 	}
-	if in == nil {
-		return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: translator returned nothing", ErrUntranslatable))
-	}
-	in.Warnings = append(in.Warnings, m.Warnings...)
-	in.Protocol = model.ProtocolEmail
-	in.MessageID = m.MessageID
-	in.IdempotencyKey = m.Key
-	in.Raw = f.raw
-	out, err := i.sink.Commit(ctx, in)
 	if err != nil {
-		if Reason(err) != "" {
+		switch {
+		case errors.Is(err, inbound.ErrUntranslatable):
+			return nil, i.quarantine(c, f.uid, m, fmt.Errorf("%w: %w", ErrUntranslatable, err))
+		case Reason(err) != "":
 			return nil, i.quarantine(c, f.uid, m, err)
 		}
 		return nil, &transientError{fmt.Errorf("mail: commit uid %d (%s): %w", f.uid, m.MessageID, err)}
 	}
+	out := results[0].Outcome
 	if i.afterCommit != nil {
 		if err := i.afterCommit(f.uid, out); err != nil {
 			return nil, err
 		}
 	}
 	return &applied{uid: f.uid, mail: m, out: out}, nil
-}
-
-// translate calls the mapping; a panic in it quarantines the mail instead of
-// crashing the process on every restart.
-func (i *Intake) translate(doc []byte) (in *model.Inbound, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("translator panic: %v", r)
-		}
-	}()
-	return i.tr.Translate(doc)
 }
 
 // quarantine flags the mail with a $gateway_<reason> keyword (best effort)

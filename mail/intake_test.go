@@ -75,7 +75,7 @@ func TestIntake(t *testing.T) {
 }
 
 func (s *suite) intake(r *Rules, hook func(imap.UID, *model.Outcome) error) *Intake {
-	in := NewIntake(testConfig(s.srv), r, ssp7Translator{}, s.sink, s.store, &Options{Logger: quietLogger(), BatchSize: 7})
+	in := NewIntake(testConfig(s.srv), r, receiver(ssp7Translator{}, s.sink), s.store, &Options{Logger: quietLogger(), BatchSize: 7})
 	in.afterCommit = hook
 	return in
 }
@@ -364,7 +364,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{MailboxConfig{Addr: "imap.example:993", User: "u", Password: "p", Processed: "INBOX"}, ErrConfig},
 	}
 	for _, c := range cases {
-		in := NewIntake(c.cfg, nil, ssp7Translator{}, newFakeSink(), nil, nil)
+		in := NewIntake(c.cfg, nil, receiver(ssp7Translator{}, newFakeSink()), nil, nil)
 		if err := in.Run(context.Background()); !errors.Is(err, c.want) {
 			t.Errorf("Run() with %+v = %v, want %v", c.cfg, err, c.want)
 		}
@@ -381,7 +381,7 @@ func TestPasswordNeverLogged(t *testing.T) {
 	var buf syncBuffer
 	cfg := testConfig(srv)
 	cfg.Password = "s3cret-wrong-pw"
-	in := NewIntake(cfg, nil, ssp7Translator{}, newFakeSink(), nil, &Options{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	in := NewIntake(cfg, nil, receiver(ssp7Translator{}, newFakeSink()), nil, &Options{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	r := startIntake(t, in)
 	eventually(t, "a failed login", func() bool { return r.in.Status().Reconnects >= 2 })
 	st := r.in.Status()
@@ -426,7 +426,7 @@ func TestTranslatorPanic(t *testing.T) {
 	adm := newAdmin(t, srv)
 	adm.create(testInbox)
 	adm.append(testInbox, mkMail("p@provider", "[Task#T-1] x", "boom"))
-	r := startIntake(t, NewIntake(testConfig(srv), nil, panicTranslator{}, newFakeSink("T-1"), nil, &Options{Logger: quietLogger()}))
+	r := startIntake(t, NewIntake(testConfig(srv), nil, receiver(panicTranslator{}, newFakeSink("T-1")), nil, &Options{Logger: quietLogger()}))
 	eventually(t, "the mail quarantined", func() bool {
 		return r.in.Status().QuarantinedBy["untranslatable"] == 1 && adm.count("Quarantine") == 1
 	})
@@ -447,7 +447,7 @@ func TestAllowedSenders(t *testing.T) {
 	cfg := testConfig(srv)
 	cfg.AllowedSenders = []string{"@provider.example", "robot@partner-tickets.example"}
 	sink := newFakeSink("T-1")
-	r := startIntake(t, NewIntake(cfg, nil, ssp7Translator{}, sink, nil, &Options{Logger: quietLogger()}))
+	r := startIntake(t, NewIntake(cfg, nil, receiver(ssp7Translator{}, sink), nil, &Options{Logger: quietLogger()}))
 	eventually(t, "two applied, one quarantined", func() bool {
 		st := r.in.Status()
 		return st.Processed == 2 && st.QuarantinedBy["sender_not_allowed"] == 1

@@ -114,7 +114,7 @@ func TestKillBetweenCommitAndMove(t *testing.T) {
 				t.Fatalf("after the kill: %d events, inbox %d, processed %d; want 1, 2, 0", len(recs), adm.count(testInbox), adm.count("Processed"))
 			}
 
-			in := NewIntake(testConfig(s), nil, ssp7Translator{}, sink, nil, &Options{Logger: quietLogger()})
+			in := NewIntake(testConfig(s), nil, receiver(ssp7Translator{}, sink), nil, &Options{Logger: quietLogger()})
 			r := startIntake(t, in)
 			eventually(t, "both mails processed", func() bool {
 				return r.in.Status().Processed == 2 && adm.count("Processed") == 2 && adm.count(testInbox) == 0
@@ -139,7 +139,7 @@ func TestKillBetweenCommitAndMove(t *testing.T) {
 // SIGKILL before moving it.
 func killChild() {
 	srv := &imapServer{addr: os.Getenv("MAIL_KILL_ADDR"), user: os.Getenv("MAIL_KILL_USER"), pass: os.Getenv("MAIL_KILL_PASS")}
-	in := NewIntake(testConfig(srv), nil, ssp7Translator{}, &fileSink{path: os.Getenv("MAIL_KILL_EVENTS")}, nil, &Options{Logger: quietLogger()})
+	in := NewIntake(testConfig(srv), nil, receiver(ssp7Translator{}, &fileSink{path: os.Getenv("MAIL_KILL_EVENTS")}), nil, &Options{Logger: quietLogger()})
 	in.afterCommit = func(imap.UID, *model.Outcome) error {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Minute)

@@ -7,7 +7,7 @@ import (
 )
 
 func TestCollector(t *testing.T) {
-	in := NewIntake(MailboxConfig{Name: "ssp7"}, nil, ssp7Translator{}, newFakeSink(), nil, nil)
+	in := NewIntake(MailboxConfig{Name: "ssp7"}, nil, receiver(ssp7Translator{}, newFakeSink()), nil, nil)
 	in.update(func(s *MailboxStatus) {
 		s.Connected, s.Processed, s.Pending = true, 7, 3
 		s.QuarantinedBy["no_tag"] = 2

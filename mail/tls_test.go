@@ -77,7 +77,7 @@ func TestTLSModes(t *testing.T) {
 			cfg := MailboxConfig{Name: "ssp7", Addr: ln.Addr().String(), User: "gateway", Password: "pw", TLS: mode,
 				TLSConfig: &tls.Config{RootCAs: pool}, Inbox: testInbox, PollInterval: 50 * time.Millisecond,
 				BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond}
-			r := startIntake(t, NewIntake(cfg, nil, ssp7Translator{}, sink, nil, &Options{Logger: quietLogger()}))
+			r := startIntake(t, NewIntake(cfg, nil, receiver(ssp7Translator{}, sink), nil, &Options{Logger: quietLogger()}))
 			eventually(t, "the mail applied over "+string(mode), func() bool { return r.in.Status().Processed == 1 })
 			if evs := sink.eventList(); len(evs) != 1 || evs[0].MessageID != "tls-1@provider" {
 				t.Errorf("events = %v, want tls-1", evs)
@@ -100,7 +100,7 @@ func TestTLSModes(t *testing.T) {
 		}()
 		cfg := MailboxConfig{Name: "ssp7", Addr: ln.Addr().String(), User: "gateway", Password: "pw",
 			BackoffMin: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond}
-		r := startIntake(t, NewIntake(cfg, nil, ssp7Translator{}, newFakeSink(), nil, &Options{Logger: quietLogger()}))
+		r := startIntake(t, NewIntake(cfg, nil, receiver(ssp7Translator{}, newFakeSink()), nil, &Options{Logger: quietLogger()}))
 		eventually(t, "a certificate error", func() bool {
 			st := r.in.Status()
 			return st.Reconnects >= 1 && !st.Connected && containsAny(st.LastError, "certificate", "x509")
@@ -134,7 +134,7 @@ func TestShutdownDuringConnect(t *testing.T) {
 		}
 	}()
 	cfg := MailboxConfig{Name: "ssp7", Addr: ln.Addr().String(), User: "u", Password: "p", TLS: TLSNone, DialTimeout: time.Hour}
-	r := startIntake(t, NewIntake(cfg, nil, ssp7Translator{}, newFakeSink(), nil, &Options{Logger: quietLogger()}))
+	r := startIntake(t, NewIntake(cfg, nil, receiver(ssp7Translator{}, newFakeSink()), nil, &Options{Logger: quietLogger()}))
 	c := <-accepted
 	defer c.Close()
 	r.cancel()

@@ -1,8 +1,6 @@
 package mappings
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -32,6 +30,9 @@ type Input struct {
 // a split message, else exactly one Item.
 type Batch struct {
 	Items []Item
+	// Split says the message was a batch split into Items (the mapping's
+	// split path), even when it held one element.
+	Split bool
 }
 
 // Item is one translated element. Exactly one of Inbound and Err is set.
@@ -153,13 +154,13 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 	default:
 		autoAdmin, _ = strconv.ParseBool(e.settings[m.autoAdmin])
 	}
-	var msgID, digest string
+	var msgID string
 	if m.messageID != nil {
 		msgID = e.get(m.messageID, e.bodyRes).String()
 	}
 	if m.split == nil {
 		b := &Batch{Items: e.single[:]}
-		e.translateItem(&b.Items[0], e.bodyRes, msgID, &digest, autoAdmin, in.Body)
+		e.translateItem(&b.Items[0], e.bodyRes, msgID, autoAdmin, in.Body)
 		return b, nil
 	}
 	arr := e.get(m.split, e.bodyRes)
@@ -167,16 +168,16 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 		return nil, fmt.Errorf("mappings: %s: %s must be an array of messages: %w", m.name, m.split.text, model.ErrInvalid)
 	}
 	elems := arr.Array()
-	b := &Batch{Items: make([]Item, len(elems))}
+	b := &Batch{Items: make([]Item, len(elems)), Split: true}
 	for i, el := range elems {
 		e.index = i
 		e.prefix = m.split.text + "." + strconv.Itoa(i) + "."
-		e.translateItem(&b.Items[i], el, msgID, &digest, autoAdmin, []byte(el.Raw))
+		e.translateItem(&b.Items[i], el, msgID, autoAdmin, []byte(el.Raw))
 	}
 	return b, nil
 }
 
-func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *string, autoAdmin bool, raw []byte) {
+func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, autoAdmin bool, raw []byte) {
 	m := e.m
 	it.Index = e.index
 	if m.key != nil {
@@ -203,23 +204,11 @@ func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, digest *st
 	if k.messageID != nil {
 		id = e.get(k.messageID, e.bodyRes).String()
 	}
-	key := id
-	if key == "" {
-		if *digest == "" {
-			h := sha256.Sum256(e.in.Body)
-			*digest = "sha256:" + hex.EncodeToString(h[:])
-		}
-		key = *digest
-	}
-	if m.split != nil {
-		key += "#" + strconv.Itoa(e.index)
-	}
 	inb := &model.Inbound{
 		Partner:        m.name,
 		Protocol:       e.in.Protocol,
 		Kind:           k.name,
 		MessageID:      id,
-		IdempotencyKey: key,
 		Target:         model.Target{Create: k.create, Recreate: k.recreate},
 		Require:        k.require,
 		Event:          k.event,

@@ -21,7 +21,9 @@ import (
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/gateway"
 	"github.com/equus/sogateway/gateway/partnerauth"
+	"github.com/equus/sogateway/gateway/partners"
 	"github.com/equus/sogateway/internal/dispatch"
+	"github.com/equus/sogateway/internal/inbound"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/queue"
@@ -79,13 +81,14 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 	for name, p := range cfg.Partners {
 		settings[name] = p.Settings
 	}
-	partners := gateway.RegisterPartners(gw.Engine(), reg, in, os.Getenv, &gateway.PartnerOptions{
+	inb := inbound.New(inbound.Registry{Reg: reg}, in, &inbound.Options{Logger: log})
+	ps := partners.Register(gw.Engine(), reg, inb, os.Getenv, &partners.Options{
 		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Replay:     partnerauth.NewRedisReplay(st.Client()),
 		Registerer: gw.Registry(),
 	})
-	gw.AddCheck("partners", partners.Check)
-	gw.AddOpenAPIPaths(partners.OpenAPIPaths())
+	gw.AddCheck("partners", ps.Check)
+	gw.AddOpenAPIPaths(ps.OpenAPIPaths())
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	w.closers = append(w.closers, func() { signal.Stop(hup) })
@@ -100,13 +103,13 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 				} else {
 					log.Info("SIGHUP: mappings reloaded")
 				}
-				partners.Refresh() // re-read partner credentials and key files
+				ps.Refresh() // re-read partner credentials and key files
 			}
 		}
 	})
 
-	wireSOAP(cfg, log, gw, reg, in, st)
-	intakes := wireMail(ctx, w, cfg, log, gw, reg, in)
+	wireSOAP(cfg, log, gw, reg, inb, st)
+	intakes := wireMail(ctx, w, cfg, log, gw, reg, inb)
 	svc, err := wireDispatch(ctx, w, cfg, log, gw, st, reg, in)
 	if err != nil {
 		return nil, err
@@ -115,54 +118,6 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 		return nil, err
 	}
 	return w, nil
-}
-
-// soapBackend translates each SOAP call through the partner's live mapping
-// and commits it.
-type soapBackend struct {
-	partner  string
-	reg      *mappings.Registry
-	sink     model.Sink
-	settings map[string]string
-}
-
-func (b *soapBackend) Invoke(ctx context.Context, call *soap.Call) (string, error) {
-	m := b.reg.Get(b.partner)
-	if m == nil {
-		return "", fmt.Errorf("mapping %s is not loaded", b.partner)
-	}
-	batch, err := m.Translate(mappings.Input{Protocol: model.ProtocolSOAP, Operation: call.Operation,
-		Body: call.Document(), Settings: b.settings})
-	if err != nil {
-		return "", err
-	}
-	if len(batch.Items) != 1 {
-		return "", fmt.Errorf("soap: %d items from one call: %w", len(batch.Items), model.ErrInvalid)
-	}
-	it := batch.Items[0]
-	if it.Err != nil {
-		return "", it.Err
-	}
-	inb := it.Inbound
-	inb.Protocol = model.ProtocolSOAP
-	if inb.IdempotencyKey == "" || inb.MessageID == "" {
-		inb.IdempotencyKey = "soap:" + call.Operation + ":" + call.Digest()
-	}
-	if call.MessageID != "" {
-		inb.MessageID = call.MessageID
-	}
-	inb.Raw = call.Raw
-	out, err := b.sink.Commit(ctx, inb)
-	if err != nil {
-		return "", err
-	}
-	return soapResult(out), nil
-}
-
-// soapResult is the …Result string: the gateway's order id, which the client
-// may keep as its handle on the task.
-func soapResult(out *model.Outcome) string {
-	return out.Order.ID
 }
 
 // nonceCache shares WS-Security nonces between replicas through Redis.
@@ -229,7 +184,7 @@ func contractOf(spec *mappings.SOAPSpec) soap.Contract {
 }
 
 // wireSOAP mounts the SOAP service of every mapping that declares one.
-func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink, st *store.Store) {
+func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, inb *inbound.Service, st *store.Store) {
 	for _, name := range reg.Names() {
 		m := reg.Get(name)
 		spec := m.Spec()
@@ -252,7 +207,7 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 			}
 			return gateway.CheckResult{OK: true, Detail: map[string]any{"path": contractOf(spec.SOAP).Path}}
 		})
-		backend := &soapBackend{partner: name, reg: reg, sink: sink, settings: cfg.Partners[name].Settings}
+		backend := &soap.Inbound{Partner: name, Receiver: inb, Settings: cfg.Partners[name].Settings}
 		mount := &soapMount{partner: name, reg: reg, log: log, build: func(m *mappings.Mapping) (http.Handler, error) {
 			return soap.NewHandler(contractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log,
 				MaxBodyBytes: cfg.Server.MaxBodyBytes, Nonces: nonceCache{st}, ReadTimeout: cfg.Server.ReadTimeout,
@@ -272,31 +227,6 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 	}
 }
 
-// mailTranslator runs a partner's mapping on mail documents.
-type mailTranslator struct {
-	partner  string
-	reg      *mappings.Registry
-	settings map[string]string
-}
-
-func (t *mailTranslator) Translate(doc []byte) (*model.Inbound, error) {
-	m := t.reg.Get(t.partner)
-	if m == nil {
-		return nil, fmt.Errorf("mapping %s is not loaded", t.partner)
-	}
-	batch, err := m.Translate(mappings.Input{Protocol: model.ProtocolEmail, Body: doc, Settings: t.settings})
-	if err != nil {
-		return nil, err
-	}
-	if len(batch.Items) != 1 {
-		return nil, fmt.Errorf("mail: %d items from one mail: %w", len(batch.Items), model.ErrInvalid)
-	}
-	if it := batch.Items[0]; it.Err != nil {
-		return nil, it.Err
-	}
-	return batch.Items[0].Inbound, nil
-}
-
 func rulesOf(spec *mappings.MailSpec) *mail.Rules {
 	r := &mail.Rules{TagPattern: spec.Tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
 		MaxAttachmentBytes: spec.Limits.MaxAttachmentBytes, MaxTotalBytes: spec.Limits.MaxTotalBytes, AllowedTypes: spec.Limits.AllowedTypes}}
@@ -307,7 +237,7 @@ func rulesOf(spec *mappings.MailSpec) *mail.Rules {
 }
 
 // wireMail starts a mail intake per partner mailbox and returns them.
-func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, sink model.Sink) []*mail.Intake {
+func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, inb *inbound.Service) []*mail.Intake {
 	var intakes []*mail.Intake
 	defer func() {
 		if len(intakes) > 0 {
@@ -341,8 +271,7 @@ func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logg
 		}
 		in := mail.NewIntake(mail.MailboxConfig{Name: name, Addr: mb.Addr, User: mb.User, Password: mail.Secret(mb.Password.Reveal()),
 			TLS: mail.TLSMode(mb.TLS), Inbox: mb.Inbox, Processed: mb.Processed, Quarantine: mb.Quarantine, PollInterval: mb.PollInterval},
-			rulesOf(m.Spec().Mail), &mailTranslator{partner: name, reg: reg, settings: p.Settings}, sink,
-			&mail.DirStore{Dir: cfg.Attachments.Dir}, &mail.Options{Logger: log})
+			rulesOf(m.Spec().Mail), inb, &mail.DirStore{Dir: cfg.Attachments.Dir}, &mail.Options{Logger: log, Settings: p.Settings})
 		intakes = append(intakes, in)
 		gw.AddCheck("mail."+name, func(context.Context) gateway.CheckResult {
 			st := in.Status()

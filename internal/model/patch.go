@@ -330,8 +330,8 @@ type Inbound struct {
 	// MessageID is the partner's id for the message, if it has one.
 	MessageID string `json:"message_id,omitempty"`
 	// IdempotencyKey identifies the message for exactly-once effect: the partner's
-	// message id, or a digest of the message.
-	IdempotencyKey string         `json:"idempotency_key"`
+	// message id, or a digest of the message. internal/inbound.Key sets it.
+	IdempotencyKey string         `json:"idempotency_key,omitempty"`
 	Target         Target         `json:"target"`
 	Require        Require        `json:"require,omitempty"`
 	Event          EventType      `json:"event"`

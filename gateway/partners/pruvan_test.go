@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"bytes"
@@ -173,7 +173,7 @@ func TestPruvanAutoAdmin(t *testing.T) {
 	for _, c := range cases {
 		t.Run("auto_admin="+c.autoAdmin, func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, b *backend) {
-				r := newRig(t, b, nil, &PartnerOptions{Settings: map[string]map[string]string{"pruvan": {"auto_admin": c.autoAdmin}}})
+				r := newRig(t, b, nil, &Options{Settings: map[string]map[string]string{"pruvan": {"auto_admin": c.autoAdmin}}})
 				create := `{"workOrders":[{"workOrderNumber":"AA-1","address1":"1 Main","city":"Austin","state":"TX","zip":"78701","services":[{"serviceName":"Mow"}],"description":"first text"}]}`
 				if code, m := r.pruvan(create); code != 200 {
 					t.Fatalf("create = %d %v", code, m)
@@ -252,7 +252,7 @@ func TestPruvanStatusRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.mode+"/"+c.body[27:31], func(t *testing.T) {
-			r := newRig(t, newFakeBackend(t), nil, &PartnerOptions{Settings: map[string]map[string]string{"pruvan": {"integration": c.mode}}})
+			r := newRig(t, newFakeBackend(t), nil, &Options{Settings: map[string]map[string]string{"pruvan": {"integration": c.mode}}})
 			code, m := r.pruvan(c.body)
 			cr, _, _, errs := counts(t, m)
 			if code != 200 || cr != c.created {
@@ -292,7 +292,7 @@ func TestPruvanUpdateStatusRows(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.mode+"/"+c.status, func(t *testing.T) {
 			b := newFakeBackend(t)
-			r := newRig(t, b, nil, &PartnerOptions{Settings: map[string]map[string]string{"pruvan": {"integration": c.mode}}})
+			r := newRig(t, b, nil, &Options{Settings: map[string]map[string]string{"pruvan": {"integration": c.mode}}})
 			if code, m := r.pruvan(`{"workOrders":[{"workOrderNumber":"U-1","address1":"1 Main","city":"Austin","state":"TX","zip":"78701","services":[{"serviceName":"Mow"}]}]}`); code != 200 {
 				t.Fatalf("create = %d %v", code, m)
 			}

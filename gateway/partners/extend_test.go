@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"net/http"
@@ -114,14 +114,14 @@ func TestExtendRepeatedEventAppliesOnce(t *testing.T) {
 		if code1 != 200 || code2 != 200 || m1["event_id"] != m2["event_id"] || m2["duplicate"] != true {
 			t.Fatalf("answers %d %v / %d %v, want the same event, the second a duplicate", code1, m1, code2, m2)
 		}
-		if n := len(inbound(b.events(t, id))); n != 1 {
+		if n := len(inboundEvents(b.events(t, id))); n != 1 {
 			t.Fatalf("%d inbound events, want one servicer event", n)
 		}
 	})
 }
 
-// inbound keeps the partner's events (not the platform's).
-func inbound(evs []*model.Event) []*model.Event {
+// inboundEvents keeps the partner's events (not the platform's).
+func inboundEvents(evs []*model.Event) []*model.Event {
 	var out []*model.Event
 	for _, e := range evs {
 		if e.Direction == model.DirectionIn {
@@ -142,7 +142,7 @@ func TestExtendSameEventOnTwoOrders(t *testing.T) {
 		if codeA != 200 || codeC != 200 || mA["order_id"] != a || mC["order_id"] != c || mC["duplicate"] != false {
 			t.Fatalf("answers %d %v / %d %v, want one new event on each order", codeA, mA, codeC, mC)
 		}
-		if na, nc := len(inbound(b.events(t, a))), len(inbound(b.events(t, c))); na != 1 || nc != 1 {
+		if na, nc := len(inboundEvents(b.events(t, a))), len(inboundEvents(b.events(t, c))); na != 1 || nc != 1 {
 			t.Fatalf("inbound events %d / %d, want 1 / 1", na, nc)
 		}
 	})

@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"bytes"
@@ -95,7 +95,7 @@ func TestEMGCreateUpdateAck(t *testing.T) {
 		if o.Status != model.StatusInProgress || o.Refs.Servicer != "1-199912345789" {
 			t.Fatalf("order = status %s servicer %q, want in_progress and the ServicerId", o.Status, o.Refs.Servicer)
 		}
-		evs := inbound(b.events(t, id))
+		evs := inboundEvents(b.events(t, id))
 		if len(evs) != 2 || evs[1].MessageID != "4f6ec8d0-902f-4892-aa31-8bfed1edc075" || evs[1].Raw == "" {
 			t.Fatalf("inbound events = %d, want 2 with the Task id as message id and the raw message", len(evs))
 		}
@@ -119,7 +119,7 @@ func TestEMGRepeatedTaskSameAck(t *testing.T) {
 			t.Fatalf("resent Task id: Acks differ\n%s\n%s", first, third)
 		}
 		id := b.find(t, "emg", "requestor", "123456789")
-		if n := len(inbound(b.events(t, id))); n != 1 {
+		if n := len(inboundEvents(b.events(t, id))); n != 1 {
 			t.Fatalf("%d inbound events after three posts of one Task id, want 1", n)
 		}
 		if o := lastOrder(t, b, id); o.Fields["description"].Value != "Create Trouble Ticket" {
@@ -251,7 +251,7 @@ func TestEMGConcurrentRepeats(t *testing.T) {
 			t.Fatalf("answer %s, want 201", first)
 		}
 		id := b.find(t, "emg", "requestor", "123456789")
-		if n := len(inbound(b.events(t, id))); n != 1 {
+		if n := len(inboundEvents(b.events(t, id))); n != 1 {
 			t.Fatalf("%d inbound events, want 1", n)
 		}
 	})

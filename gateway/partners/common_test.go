@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 // checks the 4xx comes in that partner's answer format and nothing is stored.
 func TestPartnersBadInput(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
-		r := newRig(t, b, nil, &PartnerOptions{MaxBodyBytes: 64 << 10, MaxDepth: 8})
+		r := newRig(t, b, nil, &Options{MaxBodyBytes: 64 << 10, MaxDepth: 8})
 		order := extendOrder(t, b, "repair_depot", true, false)
 		ordersBefore := b.count(t)
 		huge := bytes.Repeat([]byte(" "), 70<<10)
@@ -88,7 +88,7 @@ func TestPartnersBadInput(t *testing.T) {
 					if n := b.count(t); n != ordersBefore {
 						t.Fatalf("orders %d -> %d after bad input", ordersBefore, n)
 					}
-					if n := len(inbound(b.events(t, order))); n != 0 {
+					if n := len(inboundEvents(b.events(t, order))); n != 0 {
 						t.Fatalf("%d inbound events after bad input, want 0", n)
 					}
 				})
@@ -125,7 +125,7 @@ func TestPartnersAuthFailureRecordsNothing(t *testing.T) {
 				if n := b.count(t); n != before {
 					t.Fatalf("orders %d -> %d after a failed check", before, n)
 				}
-				if n := len(inbound(b.events(t, order))); n != 0 {
+				if n := len(inboundEvents(b.events(t, order))); n != 0 {
 					t.Fatalf("%d inbound events after a failed check", n)
 				}
 			})
@@ -250,7 +250,7 @@ func TestMappingHeadersDropCredentials(t *testing.T) {
 
 func TestPartnersMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	r := newRig(t, newFakeBackend(t), nil, &PartnerOptions{Registerer: reg})
+	r := newRig(t, newFakeBackend(t), nil, &Options{Registerer: reg})
 	r.pruvan(pruvanCreate)
 	r.pruvan(pruvanCreate)
 	r.do(http.MethodPost, pruvanURL("wrong"), "application/json", []byte(pruvanCreate), nil)

@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/equus/sogateway/internal/inbound"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/store"
@@ -286,7 +287,7 @@ func mappingsDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, p := range []string{"pruvan", "extend", "emg"} {
-		src, err := os.ReadFile(filepath.Join("..", "mappings", p, p+".yaml"))
+		src, err := os.ReadFile(filepath.Join("..", "..", "mappings", p, p+".yaml"))
 		if err != nil {
 			t.Fatalf("shipped mapping %s: %v", p, err)
 		}
@@ -326,7 +327,7 @@ func fullEnv(ks *keyset) map[string]string {
 type rig struct {
 	t      testing.TB
 	engine *gin.Engine
-	set    *PartnerSet
+	set    *Set
 	b      *backend
 	ks     *keyset
 	logs   fmt.Stringer
@@ -334,7 +335,7 @@ type rig struct {
 	url string
 }
 
-func newRig(t testing.TB, b *backend, env map[string]string, opt *PartnerOptions) *rig {
+func newRig(t testing.TB, b *backend, env map[string]string, opt *Options) *rig {
 	t.Helper()
 	ks := newKeyset(t)
 	if env == nil {
@@ -348,12 +349,12 @@ func newRig(t testing.TB, b *backend, env map[string]string, opt *PartnerOptions
 	e := gin.New()
 	logs := &bytes.Buffer{}
 	if opt == nil {
-		opt = &PartnerOptions{}
+		opt = &Options{}
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	}
-	set := RegisterPartners(e, reg, b.sink, func(k string) string { return env[k] }, opt)
+	set := Register(e, reg, inbound.New(inbound.Registry{Reg: reg}, b.sink, nil), func(k string) string { return env[k] }, opt)
 	r := &rig{t: t, engine: e, set: set, b: b, ks: ks, logs: logs}
 	if b.redisURL != "" && binaryOptionsSupported(opt) {
 		r.url, r.logs = startPartnerBinary(t, b.redisURL, mappingsDir(t), env, opt)

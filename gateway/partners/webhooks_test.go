@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/equus/sogateway/gateway/partnerauth"
+	"github.com/equus/sogateway/internal/inbound"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/testutil"
 	"github.com/equus/sogateway/mappings"
@@ -61,8 +62,8 @@ func TestStandardWebhooksPartner(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	env := map[string]string{"HOOKS_SECRET": hooksSecret}
-	set := RegisterPartners(e, reg, sink, func(k string) string { return env[k] },
-		&PartnerOptions{Replay: partnerauth.NewRedisReplay(rdb), Logger: slog.New(slog.DiscardHandler)})
+	set := Register(e, reg, inbound.New(inbound.Registry{Reg: reg}, sink, nil), func(k string) string { return env[k] },
+		&Options{Replay: partnerauth.NewRedisReplay(rdb), Logger: slog.New(slog.DiscardHandler)})
 	if st := set.Status()["hooks"]; !st.Enabled {
 		t.Fatalf("Status()[hooks] = %+v, want enabled", st)
 	}

@@ -1,4 +1,4 @@
-package gateway
+package partners
 
 import (
 	"bytes"
@@ -31,13 +31,13 @@ func binaryBackend(t *testing.T) *backend {
 // binaryOptionsSupported reports whether the options can be expressed in the
 // binary's configuration; those that cannot (an injected clock, a replay
 // guard, a depth cap other than the default) run in process on the same Redis.
-func binaryOptionsSupported(opt *PartnerOptions) bool {
+func binaryOptionsSupported(opt *Options) bool {
 	return opt == nil || (opt.Now == nil && opt.Replay == nil && opt.MaxDepth == 0 && len(opt.Responders) == 0)
 }
 
 // startPartnerBinary starts gatewayd with the partner mappings in mapDir, the
 // credentials in env and the settings of opt, and returns its base URL.
-func startPartnerBinary(t testing.TB, redisURL, mapDir string, env map[string]string, opt *PartnerOptions) (string, fmt.Stringer) {
+func startPartnerBinary(t testing.TB, redisURL, mapDir string, env map[string]string, opt *Options) (string, fmt.Stringer) {
 	t.Helper()
 	dir := t.TempDir()
 	port := testutil.FreePort(t)
