@@ -37,6 +37,10 @@ type Verified struct {
 	MessageID string
 	// Signed is the exact byte range the signature covered (nil for API keys).
 	Signed []byte
+	// Retry is set when the message id was already received with the same
+	// body (a sender's retry): the caller answers it as a duplicate, by the
+	// message id, and changes nothing.
+	Retry bool
 
 	release func(context.Context) error
 }

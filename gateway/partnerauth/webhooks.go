@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,7 +70,8 @@ func ParseWebhookSignatures(h string) ([]WebhookSignature, error) {
 // whsec_ secret (v1) or Ed25519 under a whpk_ public key (v1a). Any listed
 // key may match (rotation), any entry of the header may match (the sender's
 // rotation), the timestamp must be within Tolerance of Now, and a webhook-id
-// is accepted once within the replay window.
+// is accepted with one body only within the replay window: a retry with the
+// same body passes (Verified.Retry), another body is ErrReplay.
 type WebhookVerifier struct {
 	// keys in configuration order: the current one first.
 	keys []webhookKey
@@ -159,14 +161,30 @@ func (w *WebhookVerifier) Authenticate(ctx context.Context, r *Request) (*Verifi
 	v := &Verified{Scheme: SchemeStandardWebhooks, Key: key, MessageID: id, Signed: r.Body}
 	if w.Replay != nil {
 		// The id must stay remembered as long as its timestamp is acceptable.
-		fresh, err := w.Replay.Claim(ctx, w.Partner, id, 2*w.Tolerance)
+		// A sender retries with the same id and the same body (the spec asks
+		// it to): that passes, and the inbound path answers it as the
+		// duplicate it is. The same id with another body is a replay.
+		ttl := 2 * w.Tolerance
+		sum := sha256.Sum256(r.Body)
+		withBody := id + "\x00" + base64.RawURLEncoding.EncodeToString(sum[:])
+		fresh, err := w.Replay.Claim(ctx, w.Partner, withBody, ttl)
 		if err != nil {
 			return nil, fmt.Errorf("partnerauth: replay guard: %w", err)
 		}
 		if !fresh {
-			return nil, unauthorized(ErrReplay, "%s %q was already received", HeaderWebhookID, id)
+			v.Retry = true
+			return v, nil
 		}
-		v.release = func(ctx context.Context) error { return w.Replay.Forget(ctx, w.Partner, id) }
+		if fresh, err = w.Replay.Claim(ctx, w.Partner, id, ttl); err != nil || !fresh {
+			_ = w.Replay.Forget(ctx, w.Partner, withBody)
+			if err != nil {
+				return nil, fmt.Errorf("partnerauth: replay guard: %w", err)
+			}
+			return nil, unauthorized(ErrReplay, "%s %q was already received with another body", HeaderWebhookID, id)
+		}
+		v.release = func(ctx context.Context) error {
+			return errors.Join(w.Replay.Forget(ctx, w.Partner, id), w.Replay.Forget(ctx, w.Partner, withBody))
+		}
 	}
 	return v, nil
 }

@@ -137,18 +137,27 @@ func runWebhookSuite(t *testing.T, guard ReplayGuard) {
 		if err != nil {
 			t.Fatalf("first Authenticate() = %v", err)
 		}
-		if _, err := a.Authenticate(context.Background(), r); !errors.Is(err, ErrReplay) {
-			t.Fatalf("replayed Authenticate() = %v, want ErrReplay", err)
+		if v.Retry || v.MessageID != id {
+			t.Fatalf("first Authenticate() = %+v, want a fresh message %s", v, id)
 		}
-		// The gateway failed to commit: it releases the id, and the retry passes once.
+		// The sender's retry (same id, same body) passes as a retry.
+		if rv, err := a.Authenticate(context.Background(), r); err != nil || !rv.Retry {
+			t.Fatalf("retried Authenticate() = %+v, %v, want Retry", rv, err)
+		}
+		// Another body under the used id is a replay.
+		other := []byte(`{"other":true}`)
+		if _, err := a.Authenticate(context.Background(), webhookReq(t, id, now, other, sigOf(t, whCurrent, id, now, other))); !errors.Is(err, ErrReplay) {
+			t.Fatalf("other body under a used id: Authenticate() = %v, want ErrReplay", err)
+		}
+		// The gateway failed to commit: it releases the id, and the retry is fresh again.
 		if err := v.Release(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Authenticate(context.Background(), r); err != nil {
-			t.Fatalf("Authenticate() after Release = %v, want nil", err)
+		if rv, err := a.Authenticate(context.Background(), r); err != nil || rv.Retry {
+			t.Fatalf("Authenticate() after Release = %+v, %v, want a fresh message", rv, err)
 		}
-		if _, err := a.Authenticate(context.Background(), r); !errors.Is(err, ErrReplay) {
-			t.Fatalf("second replay = %v, want ErrReplay", err)
+		if _, err := a.Authenticate(context.Background(), webhookReq(t, id, now, other, sigOf(t, whCurrent, id, now, other))); !errors.Is(err, ErrReplay) {
+			t.Fatalf("other body after the retry = %v, want ErrReplay", err)
 		}
 	})
 	t.Run("failed check does not burn the id", func(t *testing.T) {

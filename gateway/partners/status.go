@@ -51,7 +51,8 @@ func (statusResponder) answer(k *call, results []inbound.Result) {
 		return
 	}
 	code := http.StatusOK
-	if r.Outcome.Created && !r.Outcome.Duplicate {
+	if r.Outcome.Created {
+		// A retry of a create gets the create's answer again.
 		code = http.StatusCreated
 	}
 	body := gin.H{"order_id": r.Outcome.Order.ID, "kind": r.Kind, "duplicate": r.Outcome.Duplicate}

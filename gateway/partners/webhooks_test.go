@@ -84,8 +84,13 @@ func TestStandardWebhooksPartner(t *testing.T) {
 	if code, body := post("msg_1", now, `{"text":"hello"}`); code != 200 {
 		t.Fatalf("first delivery = %d %s, want 200", code, body)
 	}
-	if code, body := post("msg_1", now, `{"text":"hello"}`); code != 401 || !strings.Contains(body, "replayed") {
-		t.Fatalf("replay = %d %s, want 401 replayed", code, body)
+	// The sender's retry (same id, same body) gets the same 2xx and changes nothing.
+	if code, body := post("msg_1", now, `{"text":"hello"}`); code != 200 || !strings.Contains(body, `"duplicate":true`) {
+		t.Fatalf("retry = %d %s, want 200 duplicate", code, body)
+	}
+	// Another body under the used id is refused.
+	if code, body := post("msg_1", now, `{"text":"changed"}`); code != 401 || !strings.Contains(body, "replayed") {
+		t.Fatalf("other body under a used id = %d %s, want 401 replayed", code, body)
 	}
 	if code, body := post("msg_2", now.Add(-10*time.Minute), `{"text":"late"}`); code != 401 || !strings.Contains(body, "timestamp") {
 		t.Fatalf("old timestamp = %d %s, want 401", code, body)
