@@ -62,6 +62,20 @@ func TestBinaryEquusClosureAndPullOnlyVendor(t *testing.T) {
 		t.Fatalf("send-preview = %d %v, want acme-movers and haulers with the send notice", code, pv)
 	}
 
+	// While acme-movers is offline the preview carries the maintenance notice with its time.
+	end := time.Now().Add(2*time.Hour + 10*time.Minute).UTC().Format(time.RFC3339)
+	if code, _, w := do(t, "PUT", g.URL+"/v1/vendors/acme-movers/offline-window", fmt.Sprintf(`{"end":%q}`, end)); code != 200 {
+		t.Fatalf("PUT offline-window = %d %v", code, w)
+	}
+	_, _, pv = do(t, "GET", g.URL+"/v1/orders/"+id+"/send-preview?vendor=acme-movers", "")
+	vs0 := pv["vendors"].([]any)[0].(map[string]any)
+	off, _ := vs0["offline"].(map[string]any)
+	if off == nil || !strings.Contains(fmt.Sprint(off["notice"]), "maintenance") || !strings.HasPrefix(fmt.Sprint(off["remaining"]), "2h") || vs0["would_send"] != true {
+		t.Fatalf("preview while offline = %v, want would_send with the maintenance notice and 2h… remaining", vs0)
+	}
+	if code, _, _ := do(t, "DELETE", g.URL+"/v1/vendors/acme-movers/offline-window", ""); code != 204 {
+		t.Fatalf("DELETE offline-window = %d", code)
+	}
 	if code, _, r := do(t, "POST", g.URL+"/v1/orders/"+id+"/send", ""); code != 202 {
 		t.Fatalf("send to acme-movers = %d %v", code, r)
 	}
