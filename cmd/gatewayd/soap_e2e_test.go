@@ -119,3 +119,56 @@ func TestBinarySOAPRepeatedCallAppliesOnce(t *testing.T) {
 		t.Fatalf("%d events after a repeated call, want 2 (created + one message)", n)
 	}
 }
+
+// TestBinarySOAPDistinctMessageIDsBothApply: zeep sends the same text twice,
+// each call with its own wsa:MessageID. They are two messages (the partner's
+// id is the idempotency key), so both apply; a repeat of one MessageID is a
+// duplicate.
+func TestBinarySOAPDistinctMessageIDsBothApply(t *testing.T) {
+	testutil.RequireIntegration(t, "/usr/bin/python3")
+	srv := testutil.StartRedis(t)
+	g := startGateway(t, "REDIS_URL="+srv.URL(), "SSP7_SOAP_USER=legacy", "SSP7_SOAP_PASSWORD=pw")
+	_, _, o := do(t, "POST", g.URL+"/v1/orders", `{"partner":"ssp7","refs":{"requestor":"T-77"}}`)
+	wsdl := g.URL + "/Workflow/WebService/WorkflowService.asmx?WSDL"
+	out, err := exec.Command("/usr/bin/python3", "../../soap/testdata/zeep_wsa_twice.py", wsdl, "legacy", "pw", "T-77", "Waiting for parts").CombinedOutput()
+	if err != nil {
+		t.Fatalf("zeep failed: %v\n%s", err, out)
+	}
+	messages := func() int {
+		_, _, evs := do(t, "GET", g.URL+"/v1/orders/"+o["id"].(string)+"/events", "")
+		n := 0
+		for _, e := range evs["events"].([]any) {
+			if e.(map[string]any)["type"] == "order.message" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := messages(); n != 2 {
+		t.Fatalf("%d message events after two calls with distinct wsa:MessageIDs, want 2\n%s", n, out)
+	}
+	// The same wsa:MessageID again (a client's retry) changes nothing.
+	env := `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsa="http://www.w3.org/2005/08/addressing">
+<soap:Header><wsa:MessageID>urn:uuid:6f1c0e3a-1111-4222-8333-944455556666</wsa:MessageID></soap:Header><soap:Body>
+<ProcessInstanceTaskExternalUpdateMessage xmlns="http://tempuri.org/"><taskId>T-77</taskId><message>Waiting for parts</message></ProcessInstanceTaskExternalUpdateMessage>
+</soap:Body></soap:Envelope>`
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("POST", g.URL+"/Workflow/WebService/WorkflowService.asmx", strings.NewReader(env))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"http://tempuri.org/ProcessInstanceTaskExternalUpdateMessage"`)
+		req.SetBasicAuth("legacy", "pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("call %d = %d %s", i, resp.StatusCode, b)
+		}
+	}
+	if n := messages(); n != 3 {
+		t.Fatalf("%d message events after a third MessageID sent twice, want 3", n)
+	}
+}
