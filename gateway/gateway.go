@@ -47,6 +47,9 @@ type Deps struct {
 	// Catalog holds integrations as data (vendors, definitions, groups); nil
 	// answers 503 on those routes.
 	Catalog *catalog.Store
+	// Partners lists the known partners (POST /v1/orders refuses others);
+	// nil accepts any partner name.
+	Partners func() []string
 }
 
 // CheckResult is one readiness check's verdict.
@@ -89,6 +92,7 @@ func New(d Deps) *Gateway {
 	gin.SetMode(gin.ReleaseMode)
 	g := &Gateway{d: d, engine: gin.New(), log: d.Logger, checks: map[string]Check{}, openapi: map[string]any{}}
 	g.metrics = NewMetrics(d.Registry)
+	registerRuntimeCollectors(d.Registry)
 	g.engine.ContextWithFallback = true
 	g.engine.HandleMethodNotAllowed = true
 	g.engine.Use(g.requestID(), g.recover(), g.metrics.middleware(), g.accessLog(), g.limitBody(d.Config.Server.MaxBodyBytes), g.authenticate())
@@ -119,6 +123,10 @@ func New(d Deps) *Gateway {
 // SetOwners sets how the platform API finds a partner's field ownership
 // (from its live mapping); call it before serving.
 func (g *Gateway) SetOwners(f func(partner string) map[string]model.Owner) { g.d.Owners = f }
+
+// SetPartners sets how the platform API lists the known partners (the
+// loaded mappings); call it before serving.
+func (g *Gateway) SetPartners(f func() []string) { g.d.Partners = f }
 
 // SetOnMessage sets what happens after the platform adds a message to an
 // order (dispatch sends it to the vendors whose definitions ask for it).
@@ -232,15 +240,24 @@ func (g *Gateway) accessLog() gin.HandlerFunc {
 // *http.MaxBytesError, which handlers answer with 413 in their own shape. A
 // declared Content-Length over the cap is refused at once on the platform API;
 // partner and SOAP routes answer it themselves, in the partner's format.
+// Whenever the answer is 413, up to DrainBytes of the rest of the body are
+// read and discarded first, so a client that writes the whole body before
+// reading gets the 413 rather than a connection reset.
 func (g *Gateway) limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		c.Set(ctxOrigBody, c.Request.Body)
 		if c.Request.ContentLength > max && strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			drain(c)
 			WriteProblem(c, Problem{Status: http.StatusRequestEntityTooLarge,
 				Detail: fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, max)})
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
 		c.Next()
+		if c.Writer.Status() == http.StatusRequestEntityTooLarge {
+			// The answer is still buffered: discard the rest before it is sent.
+			drain(c)
+		}
 	}
 }
 

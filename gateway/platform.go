@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,14 +89,8 @@ func readJSON(c *gin.Context, v any) bool {
 		WriteProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Detail: fmt.Sprintf("Content-Type must be application/json, got %q", ct)})
 		return false
 	}
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			WriteProblem(c, Problem{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("request body exceeds the limit of %d bytes", mbe.Limit)})
-			return false
-		}
-		WriteProblem(c, Problem{Status: http.StatusBadRequest, Detail: "could not read the request body: " + err.Error()})
+	body, ok := readJSONBody(c, 1<<62)
+	if !ok {
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -138,6 +133,12 @@ func (g *Gateway) createOrder(c *gin.Context) {
 	var req createOrderRequest
 	if !readJSON(c, &req) {
 		return
+	}
+	if g.d.Partners != nil {
+		if known := g.d.Partners(); !slices.Contains(known, req.Partner) {
+			unknownPartner(c, req.Partner, known)
+			return
+		}
 	}
 	if !g.mayCreateFor(c, req.Partner) {
 		return

@@ -67,6 +67,7 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 		}
 		return nil
 	})
+	gw.SetPartners(reg.Names)
 	gw.AddCheck("mappings", func(context.Context) gateway.CheckResult {
 		if len(reg.Names()) == 0 {
 			return gateway.CheckResult{OK: false, Error: "no mapping loaded from " + reg.Dir(), Detail: reg.Status()}

@@ -85,7 +85,7 @@ type Error struct {
 func (e *Error) Error() string {
 	switch e.Kind {
 	case KindEmpty:
-		return "the body holds no JSON value"
+		return "the body is empty: it holds no JSON value"
 	case KindTrailing:
 		return fmt.Sprintf("the body holds more than one JSON value (more data at byte offset %d)", e.Offset)
 	case KindTooLarge:
