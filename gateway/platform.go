@@ -154,9 +154,15 @@ func (g *Gateway) createOrder(c *gin.Context) {
 		}
 	}
 	if req.Accepted {
-		now := time.Now().UTC()
-		o.AcceptedAt = &now
+		// accepted: true is status accepted (one notion of acceptance).
+		if o.Status.Valid() && o.Status != model.StatusNew && o.Status != model.StatusSent && o.Status != model.StatusAcknowledged {
+			now := time.Now().UTC()
+			o.AcceptedAt = &now
+		} else {
+			o.Status = model.StatusAccepted
+		}
 	}
+	o.SyncAcceptance(time.Now().UTC())
 	created, _, err := g.d.Intake.CreateOrder(c.Request.Context(), o)
 	if err != nil {
 		WriteError(c, err)

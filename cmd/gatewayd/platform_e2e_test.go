@@ -118,3 +118,54 @@ func TestBinaryMetricsHaveRuntimeAndProcessCollectors(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryAcceptedStatusIsAcceptance: an order whose status is accepted is
+// accepted, however the platform said so, and Extend's servicer events
+// (which need an accepted order) then succeed.
+func TestBinaryAcceptedStatusIsAcceptance(t *testing.T) {
+	g := startGateway(t, "EXTEND_ACCESS_TOKEN=tok-e2e")
+	event := func(id string) (int, map[string]any) {
+		code, _, m := do(t, "POST", g.URL+"/partners/extend/service-orders/"+id+"/update-repair",
+			`{"event":"repair_started","repairStartedAt":1700000000}`, "X-Extend-Access-Token", "tok-e2e")
+		return code, m
+	}
+	create := func(body string) map[string]any {
+		code, _, o := do(t, "POST", g.URL+"/v1/orders", body)
+		if code != 201 {
+			t.Fatalf("POST /v1/orders %s = %d %v", body, code, o)
+		}
+		return o
+	}
+	// PATCH status accepted stamps accepted_at.
+	o := create(`{"partner":"extend","service_type":"repair_depot","refs":{"requestor":"EX-1"}}`)
+	id := o["id"].(string)
+	if code, m := event(id); code != 409 {
+		t.Fatalf("event on a new order = %d %v, want 409 not accepted", code, m)
+	}
+	code, _, p := do(t, "PATCH", g.URL+"/v1/orders/"+id, `{"status":"accepted"}`, "If-Match", `"1"`)
+	if code != 200 || p["status"] != "accepted" || p["accepted_at"] == nil {
+		t.Fatalf("PATCH status accepted = %d %v, want accepted with accepted_at", code, p)
+	}
+	if code, m := event(id); code != 200 {
+		t.Fatalf("event after PATCH status accepted = %d %v, want 200", code, m)
+	}
+	// Created accepted, by status or by the accepted flag: the same thing.
+	for _, body := range []string{
+		`{"partner":"extend","service_type":"repair_depot","status":"accepted"}`,
+		`{"partner":"extend","service_type":"repair_depot","accepted":true}`,
+	} {
+		o := create(body)
+		if o["status"] != "accepted" || o["accepted_at"] == nil {
+			t.Fatalf("POST %s = %v, want status accepted with accepted_at", body, o)
+		}
+		if code, m := event(o["id"].(string)); code != 200 {
+			t.Fatalf("event on %s = %d %v, want 200", body, code, m)
+		}
+	}
+	// accepted:false cannot contradict status accepted.
+	o = create(`{"partner":"extend","service_type":"repair_depot","status":"accepted"}`)
+	code, _, p = do(t, "PATCH", g.URL+"/v1/orders/"+o["id"].(string), `{"accepted":false}`, "If-Match", `"1"`)
+	if code != 422 || !strings.Contains(fmt.Sprint(p["detail"]), "accepted") {
+		t.Fatalf("PATCH accepted:false on an accepted order = %d %v, want 422", code, p)
+	}
+}

@@ -208,7 +208,10 @@ type Order struct {
 	Messages      []Message        `json:"messages,omitempty"`
 	// Assignment is the group (and assignee) working the order; nil when unassigned.
 	Assignment *Assignment `json:"assignment,omitempty"`
-	// AcceptedAt is when the platform accepted the order (Extend requires it before servicer events).
+	// AcceptedAt is when the order was accepted: when its status first became
+	// "accepted" (or a patch said accepted: true). It stays set as the order
+	// moves on, so an in-progress order is still an accepted one (Extend
+	// requires acceptance before servicer events).
 	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
 	// Version increases by one with every committed change (optimistic concurrency).
 	Version   int64     `json:"version"`
@@ -439,6 +442,24 @@ func joinStatuses() string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
+}
+
+// IsAccepted reports whether the order has been accepted: accepted_at is set,
+// or its status is "accepted" (orders stored before the two were kept together).
+func (o *Order) IsAccepted() bool { return o.AcceptedAt != nil || o.Status == StatusAccepted }
+
+// SyncAcceptance stamps accepted_at with now when the order's status is
+// "accepted" and it has none, so the status and the timestamp never disagree.
+func (o *Order) SyncAcceptance(now time.Time) {
+	if o.Status == StatusAccepted && o.AcceptedAt == nil {
+		t := now
+		o.AcceptedAt = &t
+	}
+}
+
+// beforeAcceptance reports whether an order in status s has not reached acceptance yet.
+func (s Status) beforeAcceptance() bool {
+	return s == "" || s == StatusNew || s == StatusSent || s == StatusAcknowledged
 }
 
 // HasFlag reports whether the order carries flag f.

@@ -161,6 +161,13 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 	if p.Status != nil && !p.Status.Valid() {
 		return res, &ValidationError{Field: "status", Rule: fmt.Sprintf("must be one of %s, got %q", joinStatuses(), *p.Status)}
 	}
+	finalStatus := o.Status
+	if p.Status != nil {
+		finalStatus = *p.Status
+	}
+	if p.Accepted != nil && !*p.Accepted && finalStatus == StatusAccepted {
+		return res, &ValidationError{Field: "accepted", Rule: "cannot be false while the status is accepted (set another status too)"}
+	}
 
 	changed := func(path string) { res.Changed = append(res.Changed, path) }
 	setStr := func(dst *string, src *string, path string) {
@@ -181,6 +188,9 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 	}
 	if p.Status != nil && o.Status != *p.Status {
 		o.Status = *p.Status
+		changed("status")
+	} else if p.Status == nil && p.Accepted != nil && *p.Accepted && o.Status.beforeAcceptance() {
+		o.Status = StatusAccepted
 		changed("status")
 	}
 	for _, f := range p.AddFlags {
@@ -234,15 +244,13 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 		o.Messages = append(o.Messages, m)
 		changed("messages")
 	}
-	if p.Accepted != nil {
-		if *p.Accepted && o.AcceptedAt == nil {
-			t := now
-			o.AcceptedAt = &t
-			changed("accepted")
-		} else if !*p.Accepted && o.AcceptedAt != nil {
-			o.AcceptedAt = nil
-			changed("accepted")
-		}
+	if p.Accepted != nil && !*p.Accepted && o.AcceptedAt != nil {
+		o.AcceptedAt = nil
+		changed("accepted")
+	} else if (p.Accepted != nil && *p.Accepted || o.Status == StatusAccepted) && o.AcceptedAt == nil {
+		t := now
+		o.AcceptedAt = &t
+		changed("accepted")
 	}
 	if a := p.Assignment; a != nil {
 		var cur Assignment
@@ -290,7 +298,7 @@ type Target struct {
 type Require struct {
 	// ServiceTypes, when set, lists the service types the message is valid for.
 	ServiceTypes []string `json:"service_types,omitempty"`
-	// Accepted requires the platform to have accepted the order.
+	// Accepted requires the platform to have accepted the order (see Order.IsAccepted).
 	Accepted bool `json:"accepted,omitempty"`
 	// Open requires the order not to be closed, cancelled, rejected or deleted.
 	Open bool `json:"open,omitempty"`
@@ -311,8 +319,8 @@ func (r Require) Check(o *Order, messageKind string) error {
 			return Refuse("event", "%s is not valid for an order of service type %q (valid for %v)", messageKind, o.ServiceType, r.ServiceTypes)
 		}
 	}
-	if r.Accepted && o.AcceptedAt == nil {
-		return Conflict("status", "the order has not been accepted")
+	if r.Accepted && !o.IsAccepted() {
+		return Conflict("status", "the order has not been accepted (its status is %s)", o.Status)
 	}
 	if r.Open && o.Status.Terminal() {
 		return Conflict("status", "the order is %s", o.Status)
