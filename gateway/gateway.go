@@ -240,7 +240,7 @@ func (g *Gateway) accessLog() gin.HandlerFunc {
 // *http.MaxBytesError, which handlers answer with 413 in their own shape. A
 // declared Content-Length over the cap is refused at once on the platform API;
 // partner and SOAP routes answer it themselves, in the partner's format.
-// Whenever the answer is 413, up to DrainBytes of the rest of the body are
+// Whenever the answer is an error, up to DrainBytes of the rest of the body are
 // read and discarded first, so a client that writes the whole body before
 // reading gets the 413 rather than a connection reset.
 func (g *Gateway) limitBody(max int64) gin.HandlerFunc {
@@ -254,8 +254,9 @@ func (g *Gateway) limitBody(max int64) gin.HandlerFunc {
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
 		c.Next()
-		if c.Writer.Status() == http.StatusRequestEntityTooLarge {
-			// The answer is still buffered: discard the rest before it is sent.
+		if c.Writer.Status() >= http.StatusBadRequest {
+			// A refusal (413, 401, 400 …) may come before the body was read;
+			// the answer is still buffered: discard the rest before it is sent.
 			drain(c)
 		}
 	}

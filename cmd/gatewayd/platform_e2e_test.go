@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/equus/sogateway/internal/testutil"
 )
 
 // writeWholeThenRead sends a request the way Python requests and .NET
@@ -50,7 +52,7 @@ func TestBinaryOversizedV1BodyWrittenWholeGets413(t *testing.T) {
 	g := startGateway(t)
 	body := []byte(`{"partner":"equus","fields":{"x":"` + strings.Repeat("a", 3<<20) + `"}}`)
 	heads := map[string]string{
-		"content-length": fmt.Sprintf("POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)),
+		"content-length": fmt.Sprintf("POST /v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+testutil.AdminToken+"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)),
 	}
 	var chunked bytes.Buffer
 	for rest := body; len(rest) > 0; {
@@ -72,10 +74,17 @@ func TestBinaryOversizedV1BodyWrittenWholeGets413(t *testing.T) {
 		})
 	}
 	t.Run("chunked", func(t *testing.T) {
-		head := "POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+		head := "POST /v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + testutil.AdminToken + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 		resp, err := writeWholeThenRead(t, g.URL, head, chunked.Bytes())
 		if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("POST 3 MiB chunked, written whole = %v, %v; want 413", resp, err)
+		}
+	})
+	t.Run("anonymous", func(t *testing.T) {
+		head := "POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+		resp, err := writeWholeThenRead(t, g.URL, head, chunked.Bytes())
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("anonymous POST 3 MiB chunked, written whole = %v, %v; want 401", resp, err)
 		}
 	})
 }
