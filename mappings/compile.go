@@ -326,6 +326,20 @@ func (c *compiler) compileKind(k *Kind) *ckind {
 			}
 		}
 	}
+	if k.Unmapped != "" {
+		name, ok := strings.CutPrefix(k.Unmapped, "data.")
+		if !ok || name == "" || strings.ContainsAny(name, ".[]*?#|@") {
+			c.errPos(c.at(k, "unmapped", k.Pos), "kind %s: unmapped must be a data member such as data.extra, got %q", k.Kind, k.Unmapped)
+		}
+		ck.unmapped = name
+		ck.read = map[string]bool{}
+		for _, cr := range ck.rules {
+			readNames(cr, ck.read)
+		}
+		if ck.messageID != nil {
+			addRead(ck.messageID, ck.read)
+		}
+	}
 	for _, rf := range k.Refuse {
 		cr := &crefusal{where: c.where(rf.Pos), field: rf.Field, message: rf.Message}
 		if rf.When == nil {
@@ -339,6 +353,41 @@ func (c *compiler) compileKind(k *Kind) *ckind {
 		ck.refuse = append(ck.refuse, cr)
 	}
 	return ck
+}
+
+// readNames adds the top-level input members rule r reads to read.
+func readNames(r *crule, read map[string]bool) {
+	for i := range r.from {
+		addRead(&r.from[i], read)
+	}
+	if r.tmpl != nil {
+		for _, p := range r.tmpl.parts {
+			if p.src != nil {
+				addRead(p.src, read)
+			}
+		}
+	}
+}
+
+// addRead adds the first member of an element path to read.
+func addRead(s *source, read map[string]bool) {
+	if s.root != rootItem || s.path == "" || s.path[0] == '@' {
+		return
+	}
+	var b strings.Builder
+	for i := 0; i < len(s.path); i++ {
+		ch := s.path[i]
+		if ch == '\\' && i+1 < len(s.path) {
+			i++
+			b.WriteByte(s.path[i])
+			continue
+		}
+		if strings.IndexByte(".|#*?", ch) >= 0 {
+			break
+		}
+		b.WriteByte(ch)
+	}
+	read[b.String()] = true
 }
 
 // template is a compiled "text {{path}} text" template.

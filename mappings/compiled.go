@@ -120,6 +120,10 @@ type ckind struct {
 	pre       *prefetch
 	nFields   int // field and data rules, to size the maps once
 	nData     int
+	// unmapped is the data member that keeps the members no rule reads
+	// (read lists the top-level members the kind's rules read).
+	unmapped string
+	read     map[string]bool
 }
 
 type crefusal struct {

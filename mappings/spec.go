@@ -276,6 +276,10 @@ type Kind struct {
 	Rules []*Rule `yaml:"rules"`
 	// Refuse lists business rules that refuse the message.
 	Refuse []*Refusal `yaml:"refuse"`
+	// Unmapped, when set (data.<name>), keeps the message's top-level members
+	// that no rule of the kind reads, as received, in that data member (Extend:
+	// "any request can contain any data"). Typed rules still check theirs.
+	Unmapped string `yaml:"unmapped"`
 }
 
 // Require is the declared form of model.Require.

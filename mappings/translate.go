@@ -246,6 +246,24 @@ func (e *env) translateItem(it *Item, ctx gjson.Result, msgID string, autoAdmin 
 		}
 	}
 	e.slots = e.slots[:0:cap(e.slots)]
+	if k.unmapped != "" && ctx.IsObject() {
+		var extra map[string]any
+		ctx.ForEach(func(key, v gjson.Result) bool {
+			if !k.read[key.Str] {
+				if extra == nil {
+					extra = map[string]any{}
+				}
+				extra[key.Str] = v.Value()
+			}
+			return true
+		})
+		if extra != nil {
+			if inb.Data == nil {
+				inb.Data = make(map[string]any, 1)
+			}
+			inb.Data[k.unmapped] = extra
+		}
+	}
 	if len(inb.Patch.Fields) == 0 {
 		inb.Patch.Fields = nil
 	}

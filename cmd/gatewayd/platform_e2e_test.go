@@ -158,6 +158,24 @@ func TestBinaryAcceptedStatusIsAcceptance(t *testing.T) {
 	if code, m := event(id); code != 200 {
 		t.Fatalf("event after PATCH status accepted = %d %v, want 200", code, m)
 	}
+	// "Any request can contain any data": members the mapping does not name
+	// are kept in the event's data; typed members are still checked.
+	code, _, m := do(t, "POST", g.URL+"/partners/extend/service-orders/"+id+"/update-repair",
+		`{"event":"repair_eta","isDelayed":true,"technician":{"name":"Ann"},"bench":"B-4"}`, "X-Extend-Access-Token", "tok-e2e")
+	if code != 200 {
+		t.Fatalf("event with extra members = %d %v, want 200", code, m)
+	}
+	_, _, evs := do(t, "GET", g.URL+"/v1/orders/"+id+"/events", "")
+	list, _ := evs["events"].([]any)
+	last, _ := list[len(list)-1].(map[string]any)
+	data, _ := last["data"].(map[string]any)
+	if extra, _ := data["extra"].(map[string]any); extra["bench"] != "B-4" || fmt.Sprint(extra["technician"]) != "map[name:Ann]" || data["is_delayed"] != true {
+		t.Fatalf("event data = %v, want is_delayed and extra.bench, extra.technician kept", data)
+	}
+	if code, _, m := do(t, "POST", g.URL+"/partners/extend/service-orders/"+id+"/update-repair",
+		`{"event":"repair_eta","isDelayed":"yes","bench":"B-4"}`, "X-Extend-Access-Token", "tok-e2e"); code != 422 {
+		t.Fatalf("event with a mistyped member and extras = %d %v, want 422", code, m)
+	}
 	// Created accepted, by status or by the accepted flag: the same thing.
 	for _, body := range []string{
 		`{"partner":"extend","service_type":"repair_depot","status":"accepted"}`,
