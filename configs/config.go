@@ -30,6 +30,8 @@ type Config struct {
 	Vendors map[string]VendorConfig `yaml:"vendors"`
 	// Dispatch holds the delivery workers', retry and offline settings.
 	Dispatch DispatchConfig `yaml:"dispatch"`
+	// Retention bounds what the gateway keeps in Redis (retention.go).
+	Retention Retention `yaml:"retention"`
 	// Groups are the assignment groups, keyed by name; an integrated group is
 	// served by a vendor (seed 004); see integration.go.
 	Groups map[string]GroupConfig `yaml:"groups"`
@@ -171,6 +173,7 @@ func (c *Config) setDefaults() {
 	def(&c.Attachments.Dir, "data/attachments")
 	c.Access.setDefaults()
 	c.Dispatch.SetDefaults()
+	c.Retention.SetDefaults()
 	c.VendorNotes = map[string]string{}
 	for name, v := range c.Vendors {
 		v.SetDefaults()
@@ -243,6 +246,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.Access.validate(add)
+	c.Retention.validate(add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

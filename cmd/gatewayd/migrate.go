@@ -57,5 +57,6 @@ func runMigrate(args []string, stdout, stderr io.Writer) int {
 
 // storeOptions are the store's options from the config.
 func storeOptions(cfg *configs.Config) *store.Options {
-	return &store.Options{Prefix: cfg.Redis.Prefix, StreamMaxLen: cfg.Redis.StreamMaxLen, IdempotencyTTL: cfg.Redis.IdempotencyTTL}
+	return &store.Options{Prefix: cfg.Redis.Prefix, StreamMaxLen: cfg.Redis.StreamMaxLen, IdempotencyTTL: cfg.Redis.IdempotencyTTL,
+		FenceTTL: cfg.Retention.Fences}
 }

@@ -332,6 +332,11 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 			log.Error("dispatch workers stopped", "err", err)
 		}
 	})
+	janitor := dispatch.NewJanitor(st, svc, cfg.Retention)
+	if err := gw.Registry().Register(janitor.Collector()); err != nil {
+		return nil, fmt.Errorf("retention metrics: %w", err)
+	}
+	w.goRun(func() { janitor.Run(ctx) })
 	return svc, nil
 }
 

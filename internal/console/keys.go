@@ -5,4 +5,5 @@ package console
 type keys struct{ prefix string }
 
 // session is a hash: principal (JSON), csrf, created (unix ms), flash.
+// Bound: TTL, the session lifetime.
 func (k keys) session(idHash string) string { return k.prefix + ":console:session:" + idHash }

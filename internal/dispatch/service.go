@@ -514,7 +514,10 @@ func (d *Delivery) record() []byte {
 // saveRecord overwrites a delivery record with the worker's view.
 func (s *Service) saveRecord(ctx context.Context, d *Delivery) {
 	d.UpdatedAt = s.clock.Now().UTC()
-	if err := s.rdb.HSet(ctx, s.k.deliveries(d.OrderID), d.ID, d.record()).Err(); err != nil {
+	pipe := s.rdb.Pipeline()
+	pipe.HSet(ctx, s.k.deliveries(d.OrderID), d.ID, d.record())
+	s.markFinished(ctx, pipe, d)
+	if _, err := pipe.Exec(ctx); err != nil {
 		s.log.Warn("dispatch: delivery record not updated", "delivery", d.ID, "err", err)
 	}
 }

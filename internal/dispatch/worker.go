@@ -258,6 +258,7 @@ func (s *Service) ackBatch(ctx context.Context, v *vendor, ok []*attempt) {
 		}
 		r.UpdatedAt = now.UTC()
 		pipe.HSet(ctx, s.k.deliveries(r.OrderID), r.ID, r.record())
+		s.markFinished(ctx, pipe, r)
 		s.log.Info("dispatch: delivered", "vendor", v.name, "delivery", r.ID, "attempt", a.l.Job.Attempts, "status", a.res.StatusCode)
 	}
 	if acked == 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -148,6 +149,34 @@ func TestLegacyOrderMigratesOnReadAndByCommand(t *testing.T) {
 		testutil.Must(t, err)
 		if len(o2.Messages) != 2 || o2.Version != 3 {
 			t.Fatalf("migrated order = v%d with %d messages, want v3 with 2 (migration changes no version)", o2.Version, len(o2.Messages))
+		}
+	})
+}
+
+// TestFencesExpireAfterRetention checks that an order's fence and its age set
+// expire one retention after the last write, and that a write drops fence
+// entries older than the retention.
+func TestFencesExpireAfterRetention(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, &store.Options{FenceTTL: time.Hour})
+		o, ev := newOrder("f1")
+		testutil.Must(t, s.CreateOrderFenced(ctx, o, ev, "msg-0", "v"))
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e1"}}, store.Fence{Key: "msg-1", Value: "v"}))
+		for _, k := range []string{"sog:{o:f1}:fence", "sog:{o:f1}:fenceage"} {
+			ttl, err := rdb.PTTL(ctx, k).Result()
+			testutil.Must(t, err)
+			if ttl <= 59*time.Minute || ttl > time.Hour {
+				t.Errorf("PTTL(%s) = %v, want about 1h (the fence retention)", k, ttl)
+			}
+		}
+		// An entry recorded longer ago than the retention goes with the next write.
+		testutil.Must(t, rdb.ZAdd(ctx, "sog:{o:f1}:fenceage", redis.Z{Score: 1, Member: "msg-0"}).Err())
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "e2"}}, store.Fence{Key: "msg-2", Value: "v"}))
+		keys, err := rdb.HKeys(ctx, "sog:{o:f1}:fence").Result()
+		testutil.Must(t, err)
+		if len(keys) != 2 {
+			t.Fatalf("fence keys after trimming = %v, want msg-1 and msg-2 (msg-0 is older than the retention)", keys)
 		}
 	})
 }
