@@ -41,4 +41,5 @@ func (k keys) pullAck(vendor string) string { return k.prefix + ":{v:" + vendor 
 
 // origin is a STRING locating the delivery that sent message id msgID to a
 // vendor that acks asynchronously: JSON {"vendor","order","delivery"}.
+// Bound: TTL, set when the message is sent.
 func (k keys) origin(msgID string) string { return k.prefix + ":origin:" + msgID }
