@@ -22,6 +22,7 @@ import (
 	"github.com/equus/sogateway/internal/catalog"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/orderindex"
 	"github.com/equus/sogateway/internal/store"
 )
 
@@ -44,6 +45,8 @@ type Deps struct {
 	Access *access.Keys
 	// Audit records changes made through /v1; nil records nothing.
 	Audit *audit.Log
+	// Index finds orders for GET /v1/orders; nil answers 503 there.
+	Index *orderindex.Index
 	// Catalog holds integrations as data (vendors, definitions, groups); nil
 	// answers 503 on those routes.
 	Catalog *catalog.Store
@@ -117,6 +120,7 @@ func New(d Deps) *Gateway {
 	g.mountAPIKeys(v1)
 	g.mountAudit(v1)
 	g.mountIntegrations(v1)
+	g.mountSearch(v1)
 	return g
 }
 

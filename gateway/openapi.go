@@ -90,6 +90,8 @@ func basePaths() map[string]any {
 		"/v1/schema":    map[string]any{"get": op("JSON Schema of the canonical model", "200")},
 		"/v1/orders": map[string]any{
 			"post": withBody(op("Create an order (version 1, event order.created)", "201", "415", "422", "409"), "/v1/schema#/$defs/Order"),
+			"get": withQuery(op("Find orders, most recently updated first: filters partner, company, service_type, status, ref (requestor or servicer), updated_since (RFC 3339); limit (1..500, default 50) and cursor (the previous page's next). A bound key finds its partner's orders only", "200", "403", "422"),
+				"partner", "company", "service_type", "status", "ref", "updated_since", "limit", "cursor"),
 		},
 		"/v1/orders/{id}": map[string]any{
 			"parameters": idParam,

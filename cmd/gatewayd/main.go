@@ -19,6 +19,7 @@ import (
 	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/audit"
 	"github.com/equus/sogateway/internal/catalog"
+	"github.com/equus/sogateway/internal/orderindex"
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/store"
 )
@@ -100,11 +101,14 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ix := orderindex.New(rdb, &orderindex.Options{Prefix: cfg.Redis.Prefix})
+	st.SetIndexer(ix)
+	go repairIndexLoop(ctx, ix, st, log)
 	cat := catalog.New(rdb, &catalog.Options{Prefix: cfg.Redis.Prefix, Logger: log})
 	if err := seedCatalog(ctx, cat, cfgPath, log); err != nil {
 		return err
 	}
-	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log, Catalog: cat,
+	gw := gateway.New(gateway.Deps{Config: cfg, Store: st, Intake: in, Embedded: cfg.Redis.URL == "", Logger: log, Catalog: cat, Index: ix,
 		Access: access.NewKeys(rdb, &access.Options{Prefix: cfg.Redis.Prefix, AdminToken: tok}),
 		Audit:  audit.New(rdb, &audit.Options{Prefix: cfg.Redis.Prefix})})
 	rdb.AddHook(gw.Metrics().RedisHook())

@@ -51,6 +51,8 @@ type Store struct {
 	ttl    time.Duration
 	// fenceTTL is Options.FenceTTL, 0 when fences are kept forever.
 	fenceTTL time.Duration
+	// ix keeps the search indexes (indexer.go); nil keeps none.
+	ix Indexer
 }
 
 // New returns a store over rdb.
@@ -146,6 +148,7 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	// the script leaves the order there for PublishPending.
 	pipe := s.rdb.Pipeline()
 	pipe.SAdd(ctx, s.k.outbox(), o.ID)
+	s.markIndex(ctx, pipe, o.ID, 1)
 	created := createScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
 	_, _ = pipe.Exec(ctx)
 	if err := created.Err(); err != nil {
@@ -155,6 +158,7 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 		return fmt.Errorf("store: create order %s: %w", o.ID, err)
 	}
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
+	s.index(ctx, o)
 	s.publishFresh(ctx, o.ID, 0, 1, []string{string(evDoc)}, []string{ev.ID}, []string{string(ev.Type)},
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.orderIndex(), redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.ID})
@@ -370,6 +374,7 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 	if len(evs) > 0 {
 		pipe.SAdd(ctx, s.k.outbox(), o.ID)
 	}
+	s.markIndex(ctx, pipe, o.ID, o.Version)
 	run := updateScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
 	_, _ = pipe.Exec(ctx)
 	res, err := run.Result()
@@ -392,6 +397,7 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		return &DuplicateError{Value: v}
 	}
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
+	s.index(ctx, o)
 	if len(evs) > 0 && len(arr) == 4 {
 		pub, _ := arr[2].(int64)
 		n, _ := arr[3].(int64)

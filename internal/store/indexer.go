@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/equus/sogateway/internal/model"
+)
+
+// Indexer keeps search indexes that span orders (internal/orderindex). They
+// cannot share an order's cluster slot, so they are kept by their own step:
+// Mark goes into the commit's pipeline ahead of the order's script, Apply
+// runs after it; a crash in between leaves the mark for the indexer's repair.
+type Indexer interface {
+	// Mark records in p that order id is about to reach version.
+	Mark(ctx context.Context, p redis.Pipeliner, id string, version int64)
+	// Apply indexes o at its version (never going back to an older one).
+	Apply(ctx context.Context, o *model.Order) error
+}
+
+// SetIndexer makes every later commit maintain ix; call it before serving.
+func (s *Store) SetIndexer(ix Indexer) { s.ix = ix }
+
+func (s *Store) markIndex(ctx context.Context, p redis.Pipeliner, id string, version int64) {
+	if s.ix != nil {
+		s.ix.Mark(ctx, p, id, version)
+	}
+}
+
+// index applies o to the indexes; a failure leaves the mark for the repair.
+func (s *Store) index(ctx context.Context, o *model.Order) {
+	if s.ix != nil {
+		_ = s.ix.Apply(ctx, o)
+	}
+}
