@@ -78,6 +78,7 @@ type Gateway struct {
 	checks    map[string]Check
 	openapi   map[string]any
 	fallbacks []fallback
+	routes    []routeFallback
 
 	onMessage func(ctx context.Context, o *model.Order, ev *model.Event)
 	vendorsOf func(ctx context.Context, orderID string) ([]string, error)
@@ -100,6 +101,11 @@ func New(d Deps) *Gateway {
 	g.engine.HandleMethodNotAllowed = true
 	g.engine.Use(g.requestID(), g.recover(), g.metrics.middleware(), g.accessLog(), g.limitBody(d.Config.Server.MaxBodyBytes), g.authenticate())
 	g.engine.NoRoute(func(c *gin.Context) {
+		if h := g.routeFallback(c.Request); h != nil {
+			c.Status(http.StatusOK) // gin preset 404; h chooses
+			h(c)
+			return
+		}
 		if h := g.fallback(c.Request); h != nil {
 			c.Status(http.StatusOK) // gin preset 404; h chooses
 			h.ServeHTTP(c.Writer, c.Request)
@@ -108,6 +114,11 @@ func New(d Deps) *Gateway {
 		WriteProblem(c, Problem{Status: http.StatusNotFound, Detail: "no route " + c.Request.Method + " " + c.Request.URL.Path})
 	})
 	g.engine.NoMethod(func(c *gin.Context) {
+		if h := g.routeFallback(c.Request); h != nil {
+			c.Status(http.StatusOK)
+			h(c)
+			return
+		}
 		WriteProblem(c, Problem{Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 	g.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -165,6 +176,33 @@ func (g *Gateway) AddFallback(claims func(*http.Request) bool, h http.Handler) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.fallbacks = append(g.fallbacks, fallback{claims, h})
+}
+
+// AddRouteFallback serves with h a request that no static route matches
+// (not even by another method) and for which claims is true, with the
+// request's gin context: the partner routes, which follow each mapping
+// reload, are served this way. Route fallbacks are tried before AddFallback's.
+func (g *Gateway) AddRouteFallback(claims func(*http.Request) bool, h gin.HandlerFunc) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.routes = append(g.routes, routeFallback{claims, h})
+}
+
+// routeFallback is one AddRouteFallback registration.
+type routeFallback struct {
+	claims func(*http.Request) bool
+	h      gin.HandlerFunc
+}
+
+func (g *Gateway) routeFallback(r *http.Request) gin.HandlerFunc {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for _, f := range g.routes {
+		if f.claims(r) {
+			return f.h
+		}
+	}
+	return nil
 }
 
 // fallback is one AddFallback registration.

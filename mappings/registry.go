@@ -39,8 +39,9 @@ type Registry struct {
 	log  *slog.Logger
 	live atomic.Pointer[map[string]*Mapping]
 
-	mu     sync.Mutex // serializes reloads; guards status and stamp
+	mu     sync.Mutex // serializes reloads; guards status, stamp and hooks
 	status map[string]PartnerStatus
+	hooks  []func()
 	stamp  string
 	now    func() time.Time
 }
@@ -107,6 +108,16 @@ func (r *Registry) Warning() string {
 	return "broken mappings: " + strings.Join(out, "; ")
 }
 
+// OnReload calls f after every reload (by Reload, Check, Watch or a
+// signal), once the new versions are live, so that what is built from the
+// mappings (a partner's routes and auth) follows them. Reloads are
+// serialized, and so are the calls; f must not call Reload.
+func (r *Registry) OnReload(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hooks = append(r.hooks, f)
+}
+
 // Reload validates every partner folder and swaps in each one that loads;
 // broken partners keep their running version. It returns the load errors of
 // the broken ones (a LoadErrors list), or nil. A partner folder that was
@@ -164,6 +175,9 @@ func (r *Registry) Reload() error {
 	}
 	r.live.Store(&next)
 	r.stamp = stamp
+	for _, f := range r.hooks {
+		f()
+	}
 	if len(all) > 0 {
 		all.sort()
 		if len(other) > 0 {

@@ -87,9 +87,13 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Replay:     partnerauth.NewRedisReplay(st.Client()),
 		Registerer: gw.Registry(),
+		// Partner routes follow every mapping reload, so they are served
+		// past the static routes rather than mounted once.
+		Mount: gw.AddRouteFallback,
 	})
 	gw.AddCheck("partners", ps.Check)
 	gw.AddOpenAPIPaths(ps.OpenAPIPaths())
+	reg.OnReload(func() { gw.AddOpenAPIPaths(ps.OpenAPIPaths()) })
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	w.closers = append(w.closers, func() { signal.Stop(hup) })

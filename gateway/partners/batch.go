@@ -79,10 +79,7 @@ func (k *call) batchAnswer(status, created, updated, deleted int, errs []batchEr
 	if len(errs) > 0 {
 		errV = errs
 	}
-	m := k.m
-	if m == nil {
-		m = k.ps.reg.Get(k.p.name)
-	}
+	m := k.p.m // the version that serves this request
 	if m != nil && contains(m.Renders(), "response") {
 		extra := map[string]any{"created": created, "updated": updated, "deleted": deleted}
 		if errV != nil {

@@ -80,13 +80,15 @@ func (ps *Set) handler(p *partner, rt mappings.Route) gin.HandlerFunc {
 			return
 		}
 		// The mapping renders the answer (Pruvan's response, EMG's Ack).
-		k.m = ps.reg.Get(p.name)
+		k.m = p.m
 		params := make(map[string]string, len(c.Params))
 		for _, prm := range c.Params {
 			params[prm.Key] = prm.Value
 		}
 		results, err := ps.in.Receive(ctx, inbound.Message{
 			Partner: p.name,
+			// The version whose route and auth admitted the request reads it.
+			Translator: p.m,
 			Input: mappings.Input{Protocol: model.ProtocolREST, Route: routeName, Headers: mappingHeaders(c.Request.Header, p.spec.Auth),
 				Params: params, Body: doc, Settings: st.settings},
 			// A signed message id (Standard Webhooks) is the partner's id for the message.

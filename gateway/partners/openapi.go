@@ -11,8 +11,9 @@ var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 // OpenAPIPaths describes the mounted partner routes for /openapi.json.
 func (ps *Set) OpenAPIPaths() map[string]any {
 	out := map[string]any{}
-	for _, name := range ps.names {
-		p := ps.partners[name]
+	t := ps.live.Load()
+	for _, name := range t.names {
+		p := t.byName[name]
 		st := p.state.Load()
 		for _, rt := range p.spec.Routes {
 			method := strings.ToLower(rt.Method)

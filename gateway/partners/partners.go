@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +47,11 @@ type Options struct {
 	// Registerer receives the partner metrics (gateway_partner_auth_failures_total,
 	// gateway_partner_items_total); nil means no metrics.
 	Registerer prometheus.Registerer
+	// Mount installs the partner router for the requests no static route
+	// matches (gatewayd: Gateway.AddRouteFallback). Nil means Register sets
+	// the engine's NoRoute and NoMethod handlers, answering a problem+json
+	// 404 or 405 for requests that are not a partner's.
+	Mount func(claims func(*http.Request) bool, h gin.HandlerFunc)
 }
 
 // Status is what /readyz shows of one REST partner.
@@ -62,17 +67,22 @@ type Status struct {
 
 // Set is the REST partners mounted on an engine.
 type Set struct {
-	reg      *mappings.Registry
-	in       Receiver
-	env      func(string) string
-	opt      Options
-	log      *slog.Logger
-	partners map[string]*partner
-	names    []string
+	reg *mappings.Registry
+	in  Receiver
+	env func(string) string
+	opt Options
+	log *slog.Logger
+	// live is the current table of partners, swapped whole by Sync: a
+	// request loads it once and is served by one version of its partner.
+	live     atomic.Pointer[table]
+	mu       sync.Mutex // serializes Sync and Refresh
 	authFail *prometheus.CounterVec
 	items    *prometheus.CounterVec
 }
 
+// partner is one version of a REST partner: its mapping, routes and
+// responder, never changed once built (Sync builds a new one when the
+// mapping's version changes). Only its credentials (state) are re-read.
 type partner struct {
 	name      string
 	responder string
@@ -80,6 +90,8 @@ type partner struct {
 	routes    []string
 	warnings  []string
 	spec      *mappings.Spec
+	m         *mappings.Mapping
+	table     []route
 	state     atomic.Pointer[state]
 }
 
@@ -108,10 +120,11 @@ var _ Receiver = (*inbound.Service)(nil)
 // is bounded and checked, authenticated over the exact bytes received,
 // handed to in (translated by the partner's live mapping and committed item
 // by item), and answered in the partner's own format. A partner whose credentials are
-// missing is disabled: its routes answer 404 and Status says why. Routes are
-// read once; a mapping reload changes rules, not routes.
+// missing is disabled: its routes answer 404 and Status says why. A mapping
+// reload (reg.OnReload) swaps the partner's routes, auth and rules together:
+// a new partner folder's routes answer, a removed one's stop answering.
 func Register(r *gin.Engine, reg *mappings.Registry, in Receiver, env func(string) string, opt *Options) *Set {
-	ps := &Set{reg: reg, in: in, env: env, partners: map[string]*partner{}}
+	ps := &Set{reg: reg, in: in, env: env}
 	if opt != nil {
 		ps.opt = *opt
 	}
@@ -142,54 +155,23 @@ func Register(r *gin.Engine, reg *mappings.Registry, in Receiver, env func(strin
 	if ps.opt.Registerer != nil {
 		ps.opt.Registerer.MustRegister(ps.authFail, ps.items)
 	}
-	names := reg.Names()
-	sort.Strings(names)
-	for _, name := range names {
-		m := reg.Get(name)
-		if m == nil || len(m.Spec().Routes) == 0 {
-			continue
-		}
-		p := &partner{name: name, spec: m.Spec()}
-		p.responder = ps.responderOf(p)
-		p.resp = responders[p.responder]
-		p.state.Store(ps.build(p))
-		for _, rt := range p.spec.Routes {
-			method := strings.ToUpper(rt.Method)
-			if method == "" {
-				method = http.MethodPost
-			}
-			if method == http.MethodGet || method == http.MethodHead {
-				// Pull routes (GET) are served by their own handlers.
-				continue
-			}
-			path := "/partners/" + name + rt.Path
-			if err := mount(r, method, path, ps.handler(p, rt)); err != nil {
-				p.warnings = append(p.warnings, err.Error())
-				continue
-			}
-			p.routes = append(p.routes, method+" "+path)
-		}
-		ps.partners[name] = p
-		ps.names = append(ps.names, name)
+	ps.live.Store(&table{byName: map[string]*partner{}})
+	ps.Sync()
+	reg.OnReload(ps.Sync)
+	if ps.opt.Mount != nil {
+		ps.opt.Mount(ps.Claims, ps.Serve)
+	} else {
+		r.NoRoute(ps.serveOr(http.StatusNotFound))
+		r.NoMethod(ps.serveOr(http.StatusMethodNotAllowed))
 	}
 	return ps
 }
 
-// mount adds a route, turning gin's panic on a conflicting route into an error.
-func mount(r *gin.Engine, method, path string, h gin.HandlerFunc) (err error) {
-	defer func() {
-		if x := recover(); x != nil {
-			err = fmt.Errorf("route %s %s not mounted: %v", method, path, x)
-		}
-	}()
-	r.Handle(method, path, h)
-	return nil
-}
-
 // Status says, for each REST partner, whether it is enabled and why not.
 func (ps *Set) Status() map[string]Status {
-	out := make(map[string]Status, len(ps.partners))
-	for name, p := range ps.partners {
+	t := ps.live.Load()
+	out := make(map[string]Status, len(t.byName))
+	for name, p := range t.byName {
 		st := p.state.Load()
 		s := Status{Enabled: st.enabled, Reason: st.reason, Responder: p.responder, Routes: p.routes}
 		if p.spec.Auth != nil {
@@ -208,7 +190,7 @@ func (ps *Set) Check(context.Context) gateway.CheckResult {
 	st := ps.Status()
 	res := gateway.CheckResult{OK: true, Detail: st}
 	var off []string
-	for _, n := range ps.names {
+	for _, n := range ps.live.Load().names {
 		if !st[n].Enabled {
 			off = append(off, n+": "+st[n].Reason)
 		}
@@ -222,7 +204,9 @@ func (ps *Set) Check(context.Context) gateway.CheckResult {
 // Refresh re-reads every partner's credentials (environment and key files),
 // so keys can be rotated and a disabled partner enabled without a restart.
 func (ps *Set) Refresh() {
-	for _, p := range ps.partners {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range ps.live.Load().byName {
 		p.state.Store(ps.build(p))
 	}
 }

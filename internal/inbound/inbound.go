@@ -44,6 +44,10 @@ func (r Registry) Translator(partner string) Translator {
 type Message struct {
 	// Partner names the mapping that reads the message.
 	Partner string
+	// Translator, when set, reads the message instead of the partner's live
+	// mapping: a REST route pins the mapping version its route and auth came
+	// from, so a request is served wholly by one version.
+	Translator Translator
 	// Input is what the mapping reads (its Body is the decoded JSON document).
 	Input mappings.Input
 	// MessageID is the partner's id for the message as its envelope carries
@@ -147,7 +151,10 @@ func New(maps Mappings, sink model.Sink, opt *Options) *Service {
 // Single protocol, does not hold exactly one message). An item whose commit
 // fails does not stop the others; its Result carries the error.
 func (s *Service) Receive(ctx context.Context, msg Message) ([]Result, error) {
-	tr := s.maps.Translator(msg.Partner)
+	tr := msg.Translator
+	if tr == nil {
+		tr = s.maps.Translator(msg.Partner)
+	}
 	if tr == nil {
 		return nil, fmt.Errorf("inbound: partner %s: %w", msg.Partner, ErrNoMapping)
 	}
