@@ -45,6 +45,10 @@ func acmeSign(secret, body string) string {
 func TestBinaryNewPartnerFolderWithoutRestart(t *testing.T) {
 	dir := t.TempDir()
 	copyDir(t, "../../mappings", dir)
+	// The folder this test adds may already be there (TestExtraPartnerFolder adds it).
+	if err := os.RemoveAll(filepath.Join(dir, "acme")); err != nil {
+		t.Fatal(err)
+	}
 	g := startGateway(t, "GATEWAY_MAPPINGS_DIR="+dir, "ACME_WEBHOOK_SECRET=first-secret", "ACME_WEBHOOK_SECRET_NEXT=second-secret")
 	url := g.URL + "/partners/acme/jobs"
 	post := func(body, sig string) int {
