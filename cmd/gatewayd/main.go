@@ -19,8 +19,8 @@ import (
 	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/audit"
 	"github.com/equus/sogateway/internal/catalog"
-	"github.com/equus/sogateway/internal/orderindex"
 	"github.com/equus/sogateway/internal/intake"
+	"github.com/equus/sogateway/internal/orderindex"
 	"github.com/equus/sogateway/internal/store"
 )
 
