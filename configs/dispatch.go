@@ -425,6 +425,11 @@ func (v *VendorConfig) SetDefaults() {
 	if v.Transport == "" {
 		v.Transport = TransportHTTP
 	}
+	if v.Email != nil && strings.TrimSpace(v.Email.To) == "" && v.Transport != TransportSMTP {
+		// The email variable is unset: the vendor has no email, the rest stays.
+		v.Email = nil
+		v.Communications = nil
+	}
 	if len(v.Communications) == 0 {
 		switch {
 		case v.Transport == TransportPull:
