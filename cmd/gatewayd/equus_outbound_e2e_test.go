@@ -49,7 +49,7 @@ func TestBinaryEquusClosureAndPullOnlyVendor(t *testing.T) {
 	g := startGateway(t, "REDIS_URL="+testutil.StartRedis(t).URL(), "GATEWAY_CONFIG="+equusConfig(t),
 		"ACME_MOVERS_URL="+vs.URL, "ACME_MOVERS_TOKEN=acme-token", "ACME_MOVERS_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"ACME_MOVERS_PULL_KEY=pull-key", "HAULERS_PULL_KEY=haulers-key")
-	code, _, o := do(t, "POST", g.URL+"/v1/orders", `{"partner":"acme-movers","company":"globex","service_type":"household_goods_move","refs":{"requestor":"N-7"},"fields":{"move_date":"2026-12-01","origin_address":"1 Main, Round Rock TX","destination_address":"9 Elm, Austin TX","internal_cost":1234}}`)
+	code, _, o := do(t, "POST", g.URL+"/v1/orders", `{"partner":"equus","company":"globex","service_type":"household_goods_move","refs":{"requestor":"N-7"},"fields":{"move_date":"2026-12-01","origin_address":"1 Main, Round Rock TX","destination_address":"9 Elm, Austin TX","internal_cost":1234}}`)
 	if code != 201 {
 		t.Fatalf("create = %d %v", code, o)
 	}
@@ -76,7 +76,7 @@ func TestBinaryEquusClosureAndPullOnlyVendor(t *testing.T) {
 	if code, _, _ := do(t, "DELETE", g.URL+"/v1/vendors/acme-movers/offline-window", ""); code != 204 {
 		t.Fatalf("DELETE offline-window = %d", code)
 	}
-	if code, _, r := do(t, "POST", g.URL+"/v1/orders/"+id+"/send", ""); code != 202 {
+	if code, _, r := do(t, "POST", g.URL+"/v1/orders/"+id+"/send", `{"vendor":"acme-movers"}`); code != 202 {
 		t.Fatalf("send to acme-movers = %d %v", code, r)
 	}
 	waitFor(t, "acme-movers to receive the order", 30*time.Second, func() bool { return vendor.count() == 1 })
