@@ -26,6 +26,7 @@ func RegisterDispatch(v1 *gin.RouterGroup, partners *gin.RouterGroup, d *dispatc
 	v1.GET("/vendors/:vendor/offline-window", h.getWindow)
 	v1.DELETE("/vendors/:vendor/offline-window", h.deleteWindow)
 	v1.POST("/deliveries/:id/replay", h.replay)
+	v1.GET("/deliveries", h.listDeliveries)
 	v1.GET("/vendors/:vendor/dead-letters", h.deadLetters)
 	v1.POST("/vendors/:vendor/dead-letters/replay", h.replayDead)
 	partners.GET("/:vendor/orders", h.vendorAuth, h.pull)
@@ -149,6 +150,41 @@ func (h dispatchHandlers) deadLetters(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"vendor": c.Param("vendor"), "dead_letters": ds, "offset": offset, "limit": limit})
 }
 
+// listDeliveries answers GET /v1/deliveries?vendor=&status=&cursor=&limit=:
+// one vendor's deliveries, newest first. A key bound to a partner or vendor
+// lists only the deliveries to its own name (and may leave vendor out).
+func (h dispatchHandlers) listDeliveries(c *gin.Context) {
+	vendor := c.Query("vendor")
+	if p := PrincipalOf(c); p.Bound() {
+		own := p.Vendor
+		if own == "" {
+			own = p.Partner
+		}
+		if vendor == "" {
+			vendor = own
+		}
+		if vendor != own {
+			WriteProblem(c, Problem{Status: http.StatusForbidden, Title: "Forbidden",
+				Detail: "a key bound to " + binding(p) + " cannot reach vendor " + vendor})
+			return
+		}
+	}
+	if vendor == "" {
+		WriteError(c, &model.ValidationError{Field: "vendor", Rule: "is required (the vendor whose deliveries to list)"})
+		return
+	}
+	limit, ok := intQuery(c, "limit", 100)
+	if !ok {
+		return
+	}
+	page, err := h.d.ListDeliveries(c.Request.Context(), vendor, c.Query("status"), c.Query("cursor"), limit)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
 func (h dispatchHandlers) replayDead(c *gin.Context) {
 	n, err := h.d.ReplayDead(c.Request.Context(), c.Param("vendor"))
 	if err != nil {
@@ -259,6 +295,8 @@ func DispatchOpenAPIPaths() map[string]any {
 			"put":    op(`Declare or move the vendor's offline window {"start","end"} (RFC 3339; start defaults to now); shortening releases at the new end`, "200", "404", "422"),
 			"get":    op("The open or coming offline window with the time remaining", "200", "404"),
 			"delete": op("Cancel the window: held deliveries are released now", "204", "404")},
+		"/v1/deliveries": map[string]any{
+			"get": op("One vendor's deliveries, newest first, with their status Sending|Success|Failure and attempts. Query: vendor (required unless the key is bound), status (Sending, Success or Failure), limit (1..1000, default 100), cursor (the previous page's next_cursor). A page may hold fewer than limit deliveries when the status filter skipped many: follow next_cursor until it is absent.", "200", "403", "404", "422")},
 		"/v1/deliveries/{id}/replay": map[string]any{"parameters": idParam,
 			"post": op("Replay one failed delivery (same id, fresh attempts); re-enables a vendor disabled by 410", "202", "404", "409")},
 		"/v1/vendors/{vendor}/dead-letters": map[string]any{"parameters": vendorParam,

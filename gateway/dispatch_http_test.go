@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -287,6 +288,80 @@ func TestDispatchOpenAPIPathsMatchTheRoutes(t *testing.T) {
 		item, ok := paths[p].(map[string]any)
 		if !ok || item[strings.ToLower(rt.Method)] == nil {
 			t.Errorf("route %s %s is not described in DispatchOpenAPIPaths", rt.Method, rt.Path)
+		}
+	}
+}
+
+// TestDispatchHTTPListDeliveries: an operator lists one vendor's deliveries
+// by status, newest first, page by page.
+func TestDispatchHTTPListDeliveries(t *testing.T) {
+	r := newDispatchRig(t)
+	ids := map[string]string{} // order -> delivery id
+	send := func(order string) {
+		r.order(order, map[string]model.Field{"move_date": {Value: "2026-12-01"}})
+		_, body := r.do("POST", "/v1/orders/"+order+"/send", "")
+		ids[order] = body["deliveries"].([]any)[0].(map[string]any)["id"].(string)
+		r.clk.Advance(5 * time.Millisecond)
+	}
+	send("o1")
+	send("o2")
+	r.svc.DeliverDue(context.Background(), "acme-movers", 0) // o1, o2: Success
+	r.status = 400
+	send("o3")
+	r.svc.DeliverDue(context.Background(), "acme-movers", 0) // o3: Failure
+	send("o4")                                               // o4: still Sending
+
+	list := func(query string) (int, []string, string) {
+		t.Helper()
+		code, body := r.do("GET", "/v1/deliveries?"+query, "")
+		var got []string
+		ds, _ := body["deliveries"].([]any)
+		for _, d := range ds {
+			got = append(got, d.(map[string]any)["id"].(string))
+		}
+		cur, _ := body["next_cursor"].(string)
+		return code, got, cur
+	}
+	if code, got, cur := list("vendor=acme-movers"); code != 200 || fmt.Sprint(got) != fmt.Sprint([]string{ids["o4"], ids["o3"], ids["o2"], ids["o1"]}) || cur != "" {
+		t.Fatalf("GET /v1/deliveries?vendor=acme-movers = %d %v cursor %q, want o4..o1 newest first, no cursor", code, got, cur)
+	}
+	for status, want := range map[string]string{"Failure": ids["o3"], "Sending": ids["o4"]} {
+		if code, got, _ := list("vendor=acme-movers&status=" + status); code != 200 || len(got) != 1 || got[0] != want {
+			t.Errorf("GET /v1/deliveries status=%s = %d %v, want [%s]", status, code, got, want)
+		}
+	}
+	if _, got, _ := list("vendor=acme-movers&status=Success"); fmt.Sprint(got) != fmt.Sprint([]string{ids["o2"], ids["o1"]}) {
+		t.Errorf("GET /v1/deliveries status=Success = %v, want o2, o1", got)
+	}
+	// Pages of two: every delivery once, in the same order.
+	var paged []string
+	cur := ""
+	for i := 0; i < 5; i++ {
+		q := "vendor=acme-movers&limit=2"
+		if cur != "" {
+			q += "&cursor=" + url.QueryEscape(cur)
+		}
+		code, got, next := list(q)
+		if code != 200 {
+			t.Fatalf("GET /v1/deliveries?%s = %d", q, code)
+		}
+		paged = append(paged, got...)
+		if cur = next; cur == "" {
+			break
+		}
+	}
+	if fmt.Sprint(paged) != fmt.Sprint([]string{ids["o4"], ids["o3"], ids["o2"], ids["o1"]}) {
+		t.Errorf("paging by 2 gave %v, want o4..o1 once each", paged)
+	}
+	for query, want := range map[string]int{
+		"":                               422, // vendor is required
+		"vendor=nobody":                  404,
+		"vendor=acme-movers&status=Lost": 422,
+		"vendor=acme-movers&limit=0":     422,
+		"vendor=acme-movers&cursor=junk": 422,
+	} {
+		if code, body := r.do("GET", "/v1/deliveries?"+query, ""); code != want {
+			t.Errorf("GET /v1/deliveries?%s = %d %v, want %d", query, code, body, want)
 		}
 	}
 }

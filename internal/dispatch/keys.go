@@ -43,3 +43,11 @@ func (k keys) pullAck(vendor string) string { return k.prefix + ":{v:" + vendor 
 // vendor that acks asynchronously: JSON {"vendor","order","delivery"}.
 // Bound: TTL, set when the message is sent.
 func (k keys) origin(msgID string) string { return k.prefix + ":origin:" + msgID }
+
+// vendorDeliveries is a ZSET of the vendor's delivery records,
+// "<order id>|<delivery id>" scored by when they were created (unix ms), for
+// listing a vendor's deliveries by status.
+// Bound: retention.deliveries (janitor), with its record; an order.submitted record's member stays with its order.
+func (k keys) vendorDeliveries(vendor string) string {
+	return k.prefix + ":{v:" + vendor + "}:deliveries"
+}

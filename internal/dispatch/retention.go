@@ -46,6 +46,7 @@ func (s *Service) TrimDeliveries(ctx context.Context, olderThan time.Duration) (
 				pipe := s.rdb.Pipeline()
 				pipe.HDel(ctx, s.k.deliveries(orderID), id)
 				pipe.Del(ctx, s.k.delivery(id))
+				pipe.ZRem(ctx, s.k.vendorDeliveries(rec.Vendor), m)
 				if _, err := pipe.Exec(ctx); err != nil {
 					return total, fmt.Errorf("dispatch: trim delivery %s: %w", id, err)
 				}

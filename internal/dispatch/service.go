@@ -493,6 +493,7 @@ func (s *Service) enqueue(ctx context.Context, v *vendor, o *model.Order, ev *mo
 	pipe := s.rdb.Pipeline()
 	pipe.HSetNX(ctx, s.k.deliveries(o.ID), id, doc)
 	pipe.Set(ctx, s.k.delivery(id), loc, 0)
+	pipe.ZAddNX(ctx, s.k.vendorDeliveries(v.name), redis.Z{Score: float64(now.UnixMilli()), Member: o.ID + "|" + id})
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("dispatch: record delivery %s: %w", id, err)
 	}
