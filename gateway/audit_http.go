@@ -20,6 +20,10 @@ func (g *Gateway) audit(c *gin.Context, action, kind, key string, before, after 
 	}
 }
 
+// Recorder returns the function that writes a change to the audit trail as
+// the request's principal, for routes mounted outside the gateway (dispatch).
+func (g *Gateway) Recorder() Recorder { return g.audit }
+
 // Audit returns the gateway's audit log (nil when none is configured).
 func (g *Gateway) Audit() *audit.Log { return g.d.Audit }
 

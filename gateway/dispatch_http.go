@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -18,8 +19,14 @@ import (
 // RegisterDispatch mounts the dispatch API: on v1 (the /v1 group) Save and
 // Send, delivery records, offline windows, replay and dead letters; on
 // partners (the /partners group) the vendor-authenticated pull routes.
-func RegisterDispatch(v1 *gin.RouterGroup, partners *gin.RouterGroup, d *dispatch.Service) {
+//
+// record, when given, writes each change of an offline window to the audit
+// trail (Gateway.Recorder); without it nothing is recorded.
+func RegisterDispatch(v1 *gin.RouterGroup, partners *gin.RouterGroup, d *dispatch.Service, record ...Recorder) {
 	h := dispatchHandlers{d: d}
+	if len(record) > 0 {
+		h.record = record[0]
+	}
 	v1.POST("/orders/:id/send", h.send)
 	v1.GET("/orders/:id/deliveries", h.deliveries)
 	v1.PUT("/vendors/:vendor/offline-window", h.putWindow)
@@ -33,7 +40,51 @@ func RegisterDispatch(v1 *gin.RouterGroup, partners *gin.RouterGroup, d *dispatc
 	partners.POST("/:vendor/orders/ack", h.vendorAuth, h.ackPull)
 }
 
-type dispatchHandlers struct{ d *dispatch.Service }
+type dispatchHandlers struct {
+	d      *dispatch.Service
+	record Recorder
+}
+
+// Recorder writes one change made by the request's principal to the audit
+// trail: action (create, update, delete), the kind and key of what changed,
+// and its state before and after (nil when there was none).
+type Recorder func(c *gin.Context, action, kind, key string, before, after any)
+
+// audit records a change when a Recorder is set.
+func (h dispatchHandlers) audit(c *gin.Context, action, kind, key string, before, after any) {
+	if h.record != nil {
+		h.record(c, action, kind, key, before, after)
+	}
+}
+
+// windowETag is the strong validator of a vendor's window ("none" when there is
+// none): a PUT or DELETE carrying If-Match with another value answers 412, so
+// two operators shortening one window never overwrite each other unseen.
+func windowETag(w *dispatch.Window) string {
+	if w == nil {
+		return `"none"`
+	}
+	return fmt.Sprintf(`"w-%d-%d"`, w.Start.UnixMilli(), w.End.UnixMilli())
+}
+
+// windowPrecondition loads the current window and checks If-Match against it;
+// it answers (and returns false) on a mismatch.
+func (h dispatchHandlers) windowPrecondition(c *gin.Context) (*dispatch.Window, bool) {
+	cur, err := h.d.GetWindow(c.Request.Context(), c.Param("vendor"))
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		WriteError(c, err)
+		return nil, false
+	}
+	if err != nil {
+		cur = nil
+	}
+	if im := c.GetHeader("If-Match"); im != "" && im != "*" && im != windowETag(cur) {
+		WriteProblem(c, Problem{Status: http.StatusPreconditionFailed, Title: "Precondition Failed",
+			Detail: "the window changed since you read it (ETag " + windowETag(cur) + "); read it again and retry"})
+		return nil, false
+	}
+	return cur, true
+}
 
 // sendRequest is the optional body of POST /v1/orders/{id}/send.
 type sendRequest struct {
@@ -99,11 +150,21 @@ func (h dispatchHandlers) putWindow(c *gin.Context) {
 	if req.Start != nil {
 		start = *req.Start
 	}
+	before, ok := h.windowPrecondition(c)
+	if !ok {
+		return
+	}
 	w, err := h.d.PutWindow(c.Request.Context(), c.Param("vendor"), start, *req.End)
 	if err != nil {
 		WriteError(c, err)
 		return
 	}
+	if before == nil {
+		h.audit(c, "create", "offline-window", c.Param("vendor"), nil, w)
+	} else {
+		h.audit(c, "update", "offline-window", c.Param("vendor"), before, w)
+	}
+	c.Header("ETag", windowETag(w))
 	c.JSON(http.StatusOK, w)
 }
 
@@ -113,13 +174,23 @@ func (h dispatchHandlers) getWindow(c *gin.Context) {
 		WriteError(c, err)
 		return
 	}
+	c.Header("ETag", windowETag(w))
 	c.JSON(http.StatusOK, w)
 }
 
 func (h dispatchHandlers) deleteWindow(c *gin.Context) {
+	before, ok := h.windowPrecondition(c)
+	if !ok {
+		return
+	}
 	if err := h.d.DeleteWindow(c.Request.Context(), c.Param("vendor")); err != nil {
 		WriteError(c, err)
 		return
+	}
+	if before != nil {
+		h.audit(c, "delete", "offline-window", c.Param("vendor"), before, nil)
+	} else {
+		h.audit(c, "delete", "offline-window", c.Param("vendor"), nil, nil)
 	}
 	c.Status(http.StatusNoContent)
 }

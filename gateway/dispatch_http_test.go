@@ -365,3 +365,61 @@ func TestDispatchHTTPListDeliveries(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatchHTTPOfflineWindowETagAndAudit: a window change is refused when
+// the caller's If-Match is stale, and every change reaches the audit trail.
+func TestDispatchHTTPOfflineWindowETagAndAudit(t *testing.T) {
+	r := newDispatchRig(t)
+	var trail []string
+	r.engine = gin.New()
+	RegisterDispatch(r.engine.Group("/v1"), r.engine.Group("/partners"), r.svc,
+		func(_ *gin.Context, action, kind, key string, before, after any) {
+			trail = append(trail, fmt.Sprintf("%s %s %s before=%v after=%v", action, kind, key, before != nil, after != nil))
+		})
+	etagOf := func(method, path, body string, hdr ...string) (int, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req := httptest.NewRequest(method, path, rd)
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		r.engine.ServeHTTP(w, req)
+		return w.Code, w.Header().Get("ETag")
+	}
+	const path = "/v1/vendors/acme-movers/offline-window"
+	end1 := time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)
+	end2 := time.Now().Add(1 * time.Hour).UTC().Format(time.RFC3339)
+	code, tag1 := etagOf("PUT", path, `{"end":"`+end1+`"}`, "If-Match", `"none"`)
+	if code != 200 || tag1 == "" {
+		t.Fatalf("PUT a first window with If-Match \"none\" = %d ETag %q, want 200 with an ETag", code, tag1)
+	}
+	if code, tag := etagOf("GET", path, ""); code != 200 || tag != tag1 {
+		t.Fatalf("GET window = %d ETag %q, want the PUT's %q", code, tag, tag1)
+	}
+	code, tag2 := etagOf("PUT", path, `{"end":"`+end2+`"}`, "If-Match", tag1) // shorten, as read
+	if code != 200 || tag2 == tag1 {
+		t.Fatalf("PUT a shorter window with the current ETag = %d ETag %q", code, tag2)
+	}
+	if code, _ := etagOf("PUT", path, `{"end":"`+end1+`"}`, "If-Match", tag1); code != 412 {
+		t.Errorf("PUT with a stale If-Match = %d, want 412", code)
+	}
+	if code, _ := etagOf("DELETE", path, "", "If-Match", tag1); code != 412 {
+		t.Errorf("DELETE with a stale If-Match = %d, want 412", code)
+	}
+	if code, _ := etagOf("DELETE", path, "", "If-Match", tag2); code != 204 {
+		t.Errorf("DELETE with the current If-Match = %d, want 204", code)
+	}
+	want := []string{
+		"create offline-window acme-movers before=false after=true",
+		"update offline-window acme-movers before=true after=true",
+		"delete offline-window acme-movers before=true after=false",
+	}
+	if fmt.Sprint(trail) != fmt.Sprint(want) {
+		t.Errorf("audit trail = %q, want %q", trail, want)
+	}
+}

@@ -311,7 +311,7 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	})
 	gw.AddOpenAPIPaths(gateway.DispatchOpenAPIPaths())
 	gw.AddOpenAPIPaths(gateway.IntegrationOpenAPIPaths())
-	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc)
+	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc, gw.Recorder())
 	gw.SetVendorsOf(svc.VendorsOf)
 	gateway.RegisterIntegration(gw.Engine().Group("/v1"), in, svc)
 	if err := gw.Registry().Register(svc.Collector()); err != nil {
