@@ -100,12 +100,14 @@ func TestBinaryV1RefusesInvalidUTF8DuplicateKeysAndUnknownPartners(t *testing.T)
 		{"duplicate key", `{"partner":"equus","partner":"pruvan"}`, 400, `duplicate member "partner"`},
 		{"nested duplicate key", `{"partner":"equus","fields":{"a":1,"a":2}}`, 400, `duplicate member "a" in fields`},
 		{"too deep", `{"partner":"equus","fields":{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}`, 400, "nested deeper than 32"},
-		{"unknown partner", `{"partner":"acme"}`, 422, "partner \"acme\" is not known; must be one of emg, equus, extend, pruvan, ssp7"},
-		{"no partner", `{"company":"globex"}`, 422, "is required: one of emg, equus"},
+		{"unknown partner", `{"partner":"no-such-partner"}`, 422, "partner \"no-such-partner\" is not known; must be one of "},
+		{"no partner", `{"company":"globex"}`, 422, "is required: one of "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, p := do(t, "POST", g.URL+"/v1/orders", tc.body)
-			if code != tc.want || !strings.Contains(fmt.Sprint(p["detail"]), tc.detail) {
+			// The known partners are the mappings and the vendors, whatever folders are present.
+			if code != tc.want || !strings.Contains(fmt.Sprint(p["detail"]), tc.detail) ||
+				(tc.want == 422 && !strings.Contains(fmt.Sprint(p["detail"]), "acme-movers, emg, equus, extend")) {
 				t.Fatalf("POST /v1/orders %s = %d %v, want %d with %q", tc.name, code, p, tc.want, tc.detail)
 			}
 		})

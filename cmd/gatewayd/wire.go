@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -313,6 +314,11 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	gw.AddOpenAPIPaths(gateway.IntegrationOpenAPIPaths())
 	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc, gw.Recorder())
 	gw.SetVendorsOf(svc.VendorsOf)
+	// An order's partner is a mapped partner or a vendor (acme-movers is served
+	// by the equus mapping); both lists are live (reloads, catalog changes).
+	gw.SetPartners(func() []string {
+		return slices.Compact(slices.Sorted(slices.Values(append(reg.Names(), svc.Vendors()...))))
+	})
 	gateway.RegisterIntegration(gw.Engine().Group("/v1"), in, svc)
 	if err := gw.Registry().Register(svc.Collector()); err != nil {
 		return nil, fmt.Errorf("dispatch metrics: %w", err)
