@@ -114,6 +114,9 @@ func (ps *Set) handler(p *partner, rt mappings.Route) gin.HandlerFunc {
 				retry = true
 				_ = c.Error(r.Err)
 			}
+			if re := (*mappings.RuleError)(nil); errors.As(r.Err, &re) && re.Rule != "" {
+				ps.log.InfoContext(ctx, "partner item refused by a mapping rule", "partner", p.name, "rule", re.Rule, "field", re.Field, "reason", re.Msg)
+			}
 		}
 		if retry {
 			// The sender must be able to retry what was not committed.
@@ -223,10 +226,8 @@ func fieldOf(err error) (field, rule string) {
 		if field == "" {
 			field = re.Field
 		}
-		if re.Rule == "" {
-			return field, re.Msg // no rule is at fault (no kind matched)
-		}
-		return field, re.Msg + " (rule " + re.Rule + ")"
+		// The rule's file and line are ours: they go to the log (handler), never to the partner.
+		return field, re.Msg
 	case errors.As(err, &me):
 		return me.Field, me.Rule
 	case errors.As(err, &ve):

@@ -115,6 +115,10 @@ func TestPruvanBatchItemsSucceedOrFailAlone(t *testing.T) {
 			if w, ok := want[wo]; !ok || !strings.Contains(reason, w) {
 				t.Errorf("error %v: want workOrderNumber in %v with a reason mentioning %q", em, want, want[wo])
 			}
+			// Our rule file and line are for our log, never for the partner.
+			if strings.Contains(reason, ".yaml:") || strings.Contains(reason, "(rule ") {
+				t.Errorf("error %v names a mapping rule position; the partner must not see it", em)
+			}
 			delete(want, wo)
 		}
 		if b.find(t, "pruvan", "requestor", "WO-1") == "" || b.find(t, "pruvan", "requestor", "WO-2") != "" || b.find(t, "pruvan", "requestor", "WO-3") != "" {
