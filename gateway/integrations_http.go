@@ -180,19 +180,26 @@ type vendorView struct {
 }
 
 func (g *Gateway) listVendors(c *gin.Context) {
+	listCatalog(g, c, catalog.KindVendor, "vendors", func(e catalog.Entry) vendorView {
+		return vendorView{Name: e.Name, Version: e.Version, Vendor: decodeObject(e.Doc)}
+	})
+}
+
+// listCatalog answers GET of every document of kind as {plural: [view(entry)…]}.
+func listCatalog[V any](g *Gateway, c *gin.Context, kind catalog.Kind, plural string, view func(catalog.Entry) V) {
 	if !g.catalogOK(c) {
 		return
 	}
-	es, err := g.d.Catalog.List(c.Request.Context(), catalog.KindVendor)
+	es, err := g.d.Catalog.List(c.Request.Context(), kind)
 	if err != nil {
 		WriteError(c, err)
 		return
 	}
-	out := make([]vendorView, 0, len(es))
+	out := make([]V, 0, len(es))
 	for _, e := range es {
-		out = append(out, vendorView{Name: e.Name, Version: e.Version, Vendor: decodeObject(e.Doc)})
+		out = append(out, view(e))
 	}
-	c.JSON(http.StatusOK, gin.H{"vendors": out})
+	c.JSON(http.StatusOK, gin.H{plural: out})
 }
 
 func (g *Gateway) vendorEntry(c *gin.Context) (*catalog.Entry, bool) {
@@ -577,19 +584,9 @@ type groupView struct {
 }
 
 func (g *Gateway) listGroups(c *gin.Context) {
-	if !g.catalogOK(c) {
-		return
-	}
-	es, err := g.d.Catalog.List(c.Request.Context(), catalog.KindGroup)
-	if err != nil {
-		WriteError(c, err)
-		return
-	}
-	out := make([]groupView, 0, len(es))
-	for _, e := range es {
-		out = append(out, groupView{Name: e.Name, Version: e.Version, Group: decodeObject(e.Doc)})
-	}
-	c.JSON(http.StatusOK, gin.H{"groups": out})
+	listCatalog(g, c, catalog.KindGroup, "groups", func(e catalog.Entry) groupView {
+		return groupView{Name: e.Name, Version: e.Version, Group: decodeObject(e.Doc)}
+	})
 }
 
 func (g *Gateway) getGroup(c *gin.Context) {
