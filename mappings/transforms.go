@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,38 +21,85 @@ type ctransform struct {
 	fn  func(e *env, r *crule, v any) (any, error)
 }
 
-type tdef struct {
-	in  []string // accepted input types; nil: any
-	out string   // "" keeps the input type
-	arg string   // "", "int", "string", "object", "string|object"
+// transformDef is one transform of a rule's `do` list: the input types it
+// accepts, the type it yields, its argument, the text docs/mappings.md
+// gives it, and the builder that compiles one use of it.
+type transformDef struct {
+	// in lists the accepted input types; nil accepts any.
+	in []string
+	// out is the type it yields; "" keeps the input type.
+	out string
+	// arg is the argument it takes: "" (none), "int", "string", "any" or
+	// "string|object"; usage shows how it is written in a rule, usage2 the
+	// other way to write it, if any.
+	arg    string
+	usage  string
+	usage2 string
+	// doc says what it does, as the transforms table of docs/mappings.md says it.
+	doc string
+	// build sets ct.str (a string -> string transform) or ct.fn from the
+	// rule's use t; it reports errors with c.errPos and returns false when
+	// the use cannot be compiled at all.
+	build func(c *compiler, t Transform, ct *ctransform) bool
 }
 
-var transforms = map[string]tdef{
-	"trim":              {in: []string{tyString}},
-	"upper":             {in: []string{tyString}},
-	"lower":             {in: []string{tyString}},
-	"truncate":          {in: []string{tyString}, arg: "int"},
-	"default":           {arg: "any"},
-	"map":               {in: []string{tyString}, out: tyString, arg: "string"},
-	"unmap":             {in: []string{tyString}, out: tyString, arg: "string"},
-	"time":              {in: []string{tyString}, out: tyString, arg: "string|object"},
-	"epoch":             {in: []string{tyNumber}, out: tyString, arg: "string"},
-	"format_time":       {in: []string{tyString}, out: tyString, arg: "string|object"},
-	"to_string":         {out: tyString},
-	"to_number":         {in: []string{tyString, tyNumber}, out: tyNumber},
-	"split":             {in: []string{tyString}, out: tyArray, arg: "string"},
-	"join":              {in: []string{tyArray}, out: tyString, arg: "string"},
-	"first":             {in: []string{tyArray}, out: tyAny},
-	"humanize_duration": {in: []string{tyNumber}, out: tyString},
-	"prefix":            {in: []string{tyString}, arg: "string"},
-	"strip_lines":       {in: []string{tyString}, arg: "string"},
-	"pluck":             {in: []string{tyObject, tyArray}, arg: "string"},
+// transforms is the registry of transforms, by the name a rule writes.
+// docs/mappings.md has one row per entry (TestTransformsDocumented).
+var transforms = map[string]transformDef{
+	"trim": {in: []string{tyString}, usage: "trim", doc: "remove leading and trailing white space",
+		build: strTransform(strings.TrimSpace)},
+	"upper": {in: []string{tyString}, usage: "upper", doc: "upper case",
+		build: strTransform(strings.ToUpper)},
+	"lower": {in: []string{tyString}, usage: "lower", doc: "lower case",
+		build: strTransform(strings.ToLower)},
+	"truncate": {in: []string{tyString}, arg: "int", usage: "{truncate: N}",
+		doc: "cut to N characters and record a warning on the event", build: buildTruncate},
+	"default": {arg: "any", usage: "{default: V}", doc: `V when the value is null or ""`, build: buildDefault},
+	"map": {in: []string{tyString}, out: tyString, arg: "string", usage: "{map: NAME}",
+		doc: "through the value map NAME (section 4), partner value to canonical", build: buildMap},
+	"unmap": {in: []string{tyString}, out: tyString, arg: "string", usage: "{unmap: NAME}",
+		doc: "through the value map NAME in reverse, canonical value to partner", build: buildMap},
+	"time": {in: []string{tyString}, out: tyString, arg: "string|object",
+		usage: "{time: LAYOUT}", usage2: "{time: {layouts: [..], zone: Europe/Paris, format: rfc3339}}",
+		doc:   "parse with Go layouts (`2006-01-02 1504 -07`; one-digit offsets like `+0` are accepted), write RFC 3339 UTC (or `format`)",
+		build: buildTime},
+	"format_time": {in: []string{tyString}, out: tyString, arg: "string|object",
+		usage: "{format_time: LAYOUT}", usage2: "{format_time: {layout, zone}}", doc: "RFC 3339 to another layout, in zone (default UTC)",
+		build: buildTime},
+	"epoch": {in: []string{tyNumber}, out: tyString, arg: "string", usage: "{epoch: s|ms|auto}",
+		doc: "epoch seconds or milliseconds (auto: milliseconds from 1e11 up) to RFC 3339 UTC", build: buildEpoch},
+	"to_string": {out: tyString, usage: "to_string", doc: "any value to its text", build: buildToString},
+	"to_number": {in: []string{tyString, tyNumber}, out: tyNumber, usage: "to_number",
+		doc: "a number, or a string holding one, to a number", build: buildToNumber},
+	"split": {in: []string{tyString}, out: tyArray, arg: "string", usage: "{split: SEP}",
+		doc: "split at SEP, trim each part, drop empty parts", build: buildSplit},
+	"join": {in: []string{tyArray}, out: tyString, arg: "string", usage: "{join: SEP}",
+		doc: "join the members' text with SEP", build: buildJoin},
+	"first": {in: []string{tyArray}, out: tyAny, usage: "first", doc: "the first member (null for an empty array)",
+		build: buildFirst},
+	"humanize_duration": {in: []string{tyNumber}, out: tyString, usage: "humanize_duration",
+		doc: `a number of seconds as "2 hours 5 minutes"`, build: buildHumanize},
+	"prefix": {in: []string{tyString}, arg: "string", usage: "{prefix: TEXT}", doc: "TEXT before the value",
+		build: buildPrefix},
+	"strip_lines": {in: []string{tyString}, arg: "string", usage: "{strip_lines: REGEXP}",
+		doc: "drop the lines that match (e.g. email tag lines from a message text)", build: buildStripLines},
+	"pluck": {in: []string{tyObject, tyArray}, arg: "string", usage: "{pluck: KEY}",
+		doc: "take KEY of every member (`order.fields` → `{name: value}` with `{pluck: value}`)", build: buildPluck},
 }
 
+// transformNames returns the registered transform names, sorted.
+func transformNames() []string {
+	names := keys(transforms)
+	slices.Sort(names)
+	return names
+}
+
+// compileTransform compiles one use t of a transform applied to a value of
+// type cur, and returns it with the type it yields.
 func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, string) {
 	def, ok := transforms[t.Name]
 	if !ok {
-		c.errPos(t.Pos, "unknown transform %q%s", t.Name, hint(t.Name, keys(transforms)))
+		c.errPos(t.Pos, "unknown transform %q%s", t.Name, hint(t.Name, transformNames()))
 		return nil, tyAny
 	}
 	if def.in != nil && cur != tyAny && !containsCompat(def.in, cur) {
@@ -61,8 +109,8 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 	if out == "" {
 		out = cur
 	}
-	argStr, isStr := t.Arg.(string)
-	argMap, isMap := t.Arg.(map[string]any)
+	_, isStr := t.Arg.(string)
+	_, isMap := t.Arg.(map[string]any)
 	switch def.arg {
 	case "":
 		if t.Arg != nil {
@@ -85,224 +133,8 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		}
 	}
 	ct := &ctransform{name: t.Name, in: def.in}
-	switch t.Name {
-	case "trim":
-		ct.str = func(_ *env, _ *crule, s string) (string, error) { return strings.TrimSpace(s), nil }
-	case "upper":
-		ct.str = func(_ *env, _ *crule, s string) (string, error) { return strings.ToUpper(s), nil }
-	case "lower":
-		ct.str = func(_ *env, _ *crule, s string) (string, error) { return strings.ToLower(s), nil }
-	case "pluck":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			res, ok := v.(gjson.Result)
-			if !ok {
-				return v, nil
-			}
-			if res.IsArray() {
-				out := []any{}
-				for _, el := range res.Array() {
-					out = append(out, el.Get(argStr).Value())
-				}
-				return out, nil
-			}
-			out := map[string]any{}
-			res.ForEach(func(k, el gjson.Result) bool {
-				out[k.String()] = el.Get(argStr).Value()
-				return true
-			})
-			return out, nil
-		}
-	case "strip_lines":
-		re, err := regexp.Compile(argStr)
-		if err != nil {
-			c.errPos(t.Pos, "strip_lines: invalid regexp: %v", err)
-			return nil, out
-		}
-		ct.str = func(_ *env, _ *crule, v string) (string, error) {
-			lines := strings.Split(v, "\n")
-			kept := lines[:0]
-			for _, l := range lines {
-				if !re.MatchString(l) {
-					kept = append(kept, l)
-				}
-			}
-			return strings.Join(kept, "\n"), nil
-		}
-	case "prefix":
-		ct.str = func(_ *env, _ *crule, s string) (string, error) { return argStr + s, nil }
-	case "truncate":
-		n := t.Arg.(int)
-		if n <= 0 {
-			c.errPos(t.Pos, "truncate needs a positive length")
-		}
-		ct.str = func(e *env, r *crule, s string) (string, error) {
-			if utf8Len(s) <= n {
-				return s, nil
-			}
-			e.warn(fmt.Sprintf("%s: truncated from %d to %d characters (%s)", e.pathOf(r), utf8Len(s), n, r.where))
-			return truncateRunes(s, n), nil
-		}
-	case "default":
-		d := normConst(t.Arg)
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			if v == nil || v == "" {
-				return d, nil
-			}
-			return v, nil
-		}
-	case "map", "unmap":
-		cm, ok := c.maps[argStr]
-		if !ok {
-			c.errPos(t.Pos, "unknown map %q%s", argStr, hint(argStr, keys(c.maps)))
-			return nil, out
-		}
-		rev := t.Name == "unmap"
-		ct.str = func(_ *env, _ *crule, s string) (string, error) {
-			var r string
-			var ok bool
-			if rev {
-				r, ok = cm.rev[s]
-			} else {
-				key := s
-				if cm.ignoreCase {
-					key = strings.ToLower(s)
-				}
-				r, ok = cm.fwd[key]
-			}
-			if ok {
-				return r, nil
-			}
-			if cm.def != nil {
-				return *cm.def, nil
-			}
-			known := cm.known
-			if rev {
-				known = keys(cm.rev)
-			}
-			return "", fmt.Errorf("value %q is not in map %s (known: %s)", s, cm.name, strings.Join(known, ", "))
-		}
-	case "time", "format_time":
-		layouts, zone, format := []string{argStr}, time.UTC, time.RFC3339
-		if isMap {
-			layouts = nil
-			for k, v := range argMap {
-				switch k {
-				case "layout":
-					s, _ := v.(string)
-					layouts = append(layouts, s)
-				case "layouts":
-					l, _ := v.([]any)
-					for _, x := range l {
-						s, _ := x.(string)
-						layouts = append(layouts, s)
-					}
-				case "zone":
-					s, _ := v.(string)
-					loc, err := time.LoadLocation(s)
-					if err != nil {
-						c.errPos(t.Pos, "%s: unknown zone %q", t.Name, s)
-					} else {
-						zone = loc
-					}
-				case "format":
-					s, _ := v.(string)
-					format = s
-				default:
-					c.errPos(t.Pos, "%s: unknown key %q (known: layout, layouts, zone, format)%s", t.Name, k, hint(k, []string{"layout", "layouts", "zone", "format"}))
-				}
-			}
-		}
-		for i, l := range layouts {
-			layouts[i] = namedLayout(l)
-			if msg := layoutProblem(l); msg != "" {
-				c.errPos(t.Pos, "%s: %s", t.Name, msg)
-			}
-		}
-		if msg := layoutProblem(format); msg != "" && isMap {
-			c.errPos(t.Pos, "%s: format: %s", t.Name, msg)
-		}
-		format = namedLayout(format)
-		if t.Name == "format_time" {
-			// format_time reads RFC 3339 and writes layout (the string argument) in zone.
-			if isStr {
-				format = namedLayout(argStr)
-			} else if len(layouts) > 0 {
-				format = layouts[0]
-			}
-			ct.str = func(_ *env, _ *crule, v string) (string, error) {
-				tm, err := time.Parse(time.RFC3339Nano, v)
-				if err != nil {
-					return "", fmt.Errorf("%q is not an RFC 3339 time", v)
-				}
-				return tm.In(zone).Format(format), nil
-			}
-			break
-		}
-		if len(layouts) == 0 || layouts[0] == "" {
-			c.errPos(t.Pos, "time needs a layout")
-		}
-		ct.str = func(_ *env, _ *crule, v string) (string, error) {
-			s := strings.TrimSpace(v)
-			for _, l := range layouts {
-				if tm, err := parseTime(l, s, zone); err == nil {
-					return tm.UTC().Format(format), nil
-				}
-			}
-			return "", fmt.Errorf("%q does not match the layout %q", s, layouts[0])
-		}
-	case "epoch":
-		switch argStr {
-		case "s", "ms", "auto":
-		default:
-			c.errPos(t.Pos, "epoch takes s, ms or auto, got %q", argStr)
-		}
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return epochString(v.(float64), argStr), nil }
-	case "to_string":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return toString(v), nil }
-		ct.str = func(_ *env, _ *crule, s string) (string, error) { return s, nil }
-	case "to_number":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			switch x := v.(type) {
-			case float64:
-				return x, nil
-			case string:
-				f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-				if err != nil {
-					return nil, fmt.Errorf("%q is not a number", x)
-				}
-				return f, nil
-			}
-			return nil, fmt.Errorf("%v is not a number", v)
-		}
-	case "split":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			parts := strings.Split(v.(string), argStr)
-			out := make([]any, 0, len(parts))
-			for _, p := range parts {
-				if p = strings.TrimSpace(p); p != "" {
-					out = append(out, p)
-				}
-			}
-			return out, nil
-		}
-	case "join":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			arr := asArray(v)
-			s := make([]string, len(arr))
-			for i, x := range arr {
-				s[i] = toString(x)
-			}
-			return strings.Join(s, argStr), nil
-		}
-	case "first":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) {
-			if arr := asArray(v); len(arr) > 0 {
-				return arr[0], nil
-			}
-			return nil, nil
-		}
-	case "humanize_duration":
-		ct.fn = func(_ *env, _ *crule, v any) (any, error) { return humanize(v.(float64)), nil }
+	if !def.build(c, t, ct) {
+		return nil, out
 	}
 	if ct.str != nil && ct.fn == nil {
 		str := ct.str
@@ -315,6 +147,277 @@ func (c *compiler) compileTransform(t Transform, cur string) (*ctransform, strin
 		}
 	}
 	return ct, out
+}
+
+// strTransform builds a transform from a plain string function.
+func strTransform(f func(string) string) func(*compiler, Transform, *ctransform) bool {
+	return func(_ *compiler, _ Transform, ct *ctransform) bool {
+		ct.str = func(_ *env, _ *crule, s string) (string, error) { return f(s), nil }
+		return true
+	}
+}
+
+func buildTruncate(c *compiler, t Transform, ct *ctransform) bool {
+	n := t.Arg.(int)
+	if n <= 0 {
+		c.errPos(t.Pos, "truncate needs a positive length")
+	}
+	ct.str = func(e *env, r *crule, s string) (string, error) {
+		if utf8Len(s) <= n {
+			return s, nil
+		}
+		e.warn(fmt.Sprintf("%s: truncated from %d to %d characters (%s)", e.pathOf(r), utf8Len(s), n, r.where))
+		return truncateRunes(s, n), nil
+	}
+	return true
+}
+
+func buildDefault(_ *compiler, t Transform, ct *ctransform) bool {
+	d := normConst(t.Arg)
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+		if v == nil || v == "" {
+			return d, nil
+		}
+		return v, nil
+	}
+	return true
+}
+
+func buildMap(c *compiler, t Transform, ct *ctransform) bool {
+	name := t.Arg.(string)
+	cm, ok := c.maps[name]
+	if !ok {
+		c.errPos(t.Pos, "unknown map %q%s", name, hint(name, keys(c.maps)))
+		return false
+	}
+	rev := t.Name == "unmap"
+	ct.str = func(_ *env, _ *crule, s string) (string, error) {
+		var r string
+		var ok bool
+		if rev {
+			r, ok = cm.rev[s]
+		} else {
+			key := s
+			if cm.ignoreCase {
+				key = strings.ToLower(s)
+			}
+			r, ok = cm.fwd[key]
+		}
+		if ok {
+			return r, nil
+		}
+		if cm.def != nil {
+			return *cm.def, nil
+		}
+		known := cm.known
+		if rev {
+			known = keys(cm.rev)
+		}
+		return "", fmt.Errorf("value %q is not in map %s (known: %s)", s, cm.name, strings.Join(known, ", "))
+	}
+	return true
+}
+
+// buildTime builds time (parse with layouts, write RFC 3339 UTC or format)
+// and format_time (read RFC 3339, write the layout in zone).
+func buildTime(c *compiler, t Transform, ct *ctransform) bool {
+	argStr, isStr := t.Arg.(string)
+	argMap, isMap := t.Arg.(map[string]any)
+	layouts, zone, format := []string{argStr}, time.UTC, time.RFC3339
+	if isMap {
+		layouts = nil
+		for k, v := range argMap {
+			switch k {
+			case "layout":
+				s, _ := v.(string)
+				layouts = append(layouts, s)
+			case "layouts":
+				l, _ := v.([]any)
+				for _, x := range l {
+					s, _ := x.(string)
+					layouts = append(layouts, s)
+				}
+			case "zone":
+				s, _ := v.(string)
+				loc, err := time.LoadLocation(s)
+				if err != nil {
+					c.errPos(t.Pos, "%s: unknown zone %q", t.Name, s)
+				} else {
+					zone = loc
+				}
+			case "format":
+				s, _ := v.(string)
+				format = s
+			default:
+				c.errPos(t.Pos, "%s: unknown key %q (known: layout, layouts, zone, format)%s", t.Name, k, hint(k, []string{"layout", "layouts", "zone", "format"}))
+			}
+		}
+	}
+	for i, l := range layouts {
+		layouts[i] = namedLayout(l)
+		if msg := layoutProblem(l); msg != "" {
+			c.errPos(t.Pos, "%s: %s", t.Name, msg)
+		}
+	}
+	if msg := layoutProblem(format); msg != "" && isMap {
+		c.errPos(t.Pos, "%s: format: %s", t.Name, msg)
+	}
+	format = namedLayout(format)
+	if t.Name == "format_time" {
+		// format_time reads RFC 3339 and writes layout (the string argument) in zone.
+		if isStr {
+			format = namedLayout(argStr)
+		} else if len(layouts) > 0 {
+			format = layouts[0]
+		}
+		ct.str = func(_ *env, _ *crule, v string) (string, error) {
+			tm, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return "", fmt.Errorf("%q is not an RFC 3339 time", v)
+			}
+			return tm.In(zone).Format(format), nil
+		}
+		return true
+	}
+	if len(layouts) == 0 || layouts[0] == "" {
+		c.errPos(t.Pos, "time needs a layout")
+	}
+	ct.str = func(_ *env, _ *crule, v string) (string, error) {
+		s := strings.TrimSpace(v)
+		for _, l := range layouts {
+			if tm, err := parseTime(l, s, zone); err == nil {
+				return tm.UTC().Format(format), nil
+			}
+		}
+		return "", fmt.Errorf("%q does not match the layout %q", s, layouts[0])
+	}
+	return true
+}
+
+func buildEpoch(c *compiler, t Transform, ct *ctransform) bool {
+	unit := t.Arg.(string)
+	switch unit {
+	case "s", "ms", "auto":
+	default:
+		c.errPos(t.Pos, "epoch takes s, ms or auto, got %q", unit)
+	}
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) { return epochString(v.(float64), unit), nil }
+	return true
+}
+
+func buildToString(_ *compiler, _ Transform, ct *ctransform) bool {
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) { return toString(v), nil }
+	ct.str = func(_ *env, _ *crule, s string) (string, error) { return s, nil }
+	return true
+}
+
+func buildToNumber(_ *compiler, _ Transform, ct *ctransform) bool {
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a number", x)
+			}
+			return f, nil
+		}
+		return nil, fmt.Errorf("%v is not a number", v)
+	}
+	return true
+}
+
+func buildSplit(_ *compiler, t Transform, ct *ctransform) bool {
+	sep := t.Arg.(string)
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+		parts := strings.Split(v.(string), sep)
+		out := make([]any, 0, len(parts))
+		for _, p := range parts {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+	return true
+}
+
+func buildJoin(_ *compiler, t Transform, ct *ctransform) bool {
+	sep := t.Arg.(string)
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+		arr := asArray(v)
+		s := make([]string, len(arr))
+		for i, x := range arr {
+			s[i] = toString(x)
+		}
+		return strings.Join(s, sep), nil
+	}
+	return true
+}
+
+func buildFirst(_ *compiler, _ Transform, ct *ctransform) bool {
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+		if arr := asArray(v); len(arr) > 0 {
+			return arr[0], nil
+		}
+		return nil, nil
+	}
+	return true
+}
+
+func buildHumanize(_ *compiler, _ Transform, ct *ctransform) bool {
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) { return humanize(v.(float64)), nil }
+	return true
+}
+
+func buildPrefix(_ *compiler, t Transform, ct *ctransform) bool {
+	p := t.Arg.(string)
+	ct.str = func(_ *env, _ *crule, s string) (string, error) { return p + s, nil }
+	return true
+}
+
+func buildStripLines(c *compiler, t Transform, ct *ctransform) bool {
+	re, err := regexp.Compile(t.Arg.(string))
+	if err != nil {
+		c.errPos(t.Pos, "strip_lines: invalid regexp: %v", err)
+		return false
+	}
+	ct.str = func(_ *env, _ *crule, v string) (string, error) {
+		lines := strings.Split(v, "\n")
+		kept := lines[:0]
+		for _, l := range lines {
+			if !re.MatchString(l) {
+				kept = append(kept, l)
+			}
+		}
+		return strings.Join(kept, "\n"), nil
+	}
+	return true
+}
+
+func buildPluck(_ *compiler, t Transform, ct *ctransform) bool {
+	key := t.Arg.(string)
+	ct.fn = func(_ *env, _ *crule, v any) (any, error) {
+		res, ok := v.(gjson.Result)
+		if !ok {
+			return v, nil
+		}
+		if res.IsArray() {
+			out := []any{}
+			for _, el := range res.Array() {
+				out = append(out, el.Get(key).Value())
+			}
+			return out, nil
+		}
+		out := map[string]any{}
+		res.ForEach(func(k, el gjson.Result) bool {
+			out[k.String()] = el.Get(key).Value()
+			return true
+		})
+		return out, nil
+	}
+	return true
 }
 
 func containsCompat(list []string, t string) bool {
