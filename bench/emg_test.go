@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/equus/sogateway/internal/testutil"
+)
+
+var (
+	emgTickets  = flag.Int("emg.tickets", 500, "tickets the EMG benchmark's Updates are spread over")
+	emgSenders  = flag.Int("emg.senders", 32, "concurrent senders of the EMG benchmark")
+	emgRequests = flag.Int("emg.requests", 1000, "Updates per side in each repetition of the EMG benchmark")
+	emgReps     = flag.Int("emg.reps", 5, "repetitions of the EMG benchmark (the sides alternate which goes first)")
+)
+
+// TestMain runs the bare EMG server when the benchmark starts this test
+// binary as its second process (SOG_BENCH_BARE_ADDR set).
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("SOG_BENCH_BARE_ADDR"); addr != "" {
+		os.Exit(serveBare(addr))
+	}
+	os.Exit(m.Run())
+}
+
+// serveBare serves BareEMG on addr until its standard input closes.
+func serveBare(addr string) int {
+	verify, err := readPublic(os.Getenv("SOG_BENCH_BARE_VERIFY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	sign, err := readPrivate(os.Getenv("SOG_BENCH_BARE_SIGN"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("SOG_BENCH_BARE_REDIS")})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: &BareEMG{Redis: rdb, Prefix: "bare:", Verify: verify, Sign: sign}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); _ = srv.Close() }()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// BenchmarkEMGUpdateVsBare measures EMG BreakFix Updates end to end through
+// the real gatewayd binary (REST route, RSA verify, envelope checks, emg
+// mapping, commit to Redis, signed Ack) against BareEMG served by a second
+// process, both on one redis-server it starts (AOF on, appendfsync
+// everysec). Each repetition sends -emg.requests Updates, each with its own
+// Task Id, spread over -emg.tickets tickets, from -emg.senders concurrent
+// senders to each side in turn (the side that goes first alternates), and
+// reports the median of the per-repetition ratios gateway/bare.
+//
+//	GATEWAY_INTEGRATION=1 go test -run '^$' -bench EMGUpdateVsBare -benchtime 1x ./bench/
+func BenchmarkEMGUpdateVsBare(b *testing.B) {
+	testutil.RequireIntegration(b, "redis-server")
+	srv := testutil.StartRedisFsync(b, "everysec")
+	dir := b.TempDir()
+	ours, err := rsa.GenerateKey(rand.Reader, 2048)
+	testutil.Must(b, err)
+	theirs, err := rsa.GenerateKey(rand.Reader, 2048)
+	testutil.Must(b, err)
+	oursFile := writePEM(b, filepath.Join(dir, "ours.pem"), "PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(ours)))
+	theirsFile := writePEM(b, filepath.Join(dir, "emg.pub"), "PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&theirs.PublicKey)))
+
+	root := testutil.ModuleRoot(b)
+	gw := testutil.StartGatewayd(b, root, fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b)), nil,
+		append(os.Environ(), "REDIS_URL="+srv.URL(), "GATEWAY_ATTACHMENTS_DIR="+b.TempDir(), "GATEWAY_ADMIN_TOKEN="+testutil.AdminToken,
+			"EMG_SIGNING_KEY_FILE="+oursFile, "EMG_PUBLIC_KEY_FILE="+theirsFile))
+	bareURL := startBare(b, srv.Addr(), theirsFile, oursFile)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
+	ctx := context.Background()
+	for i := 0; i < *emgTickets; i++ {
+		body := fmt.Sprintf(`{"partner":"emg","company":"globex","service_type":"breakfix","refs":{"requestor":%q},"fields":{"description":"bench ticket"}}`, EMGTicket(i))
+		req, _ := http.NewRequest(http.MethodPost, gw.URL+"/v1/orders", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(testutil.Authorize(req))
+		testutil.Must(b, err)
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("create ticket %d = %d %s", i, resp.StatusCode, msg)
+		}
+	}
+	gwURL := gw.URL + "/partners/emg/messages"
+	// Warm both sides (connections, caches) before anything is timed.
+	warm, err := EMGUpdates(theirs, *emgSenders*2, *emgTickets)
+	testutil.Must(b, err)
+	for _, u := range []string{gwURL, bareURL} {
+		if _, err := Load(ctx, client, u, warm, *emgSenders, http.StatusAccepted); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		var ratios, gwRates, bareRates []float64
+		for rep := 0; rep < *emgReps; rep++ {
+			b.StopTimer()
+			bodies, err := EMGUpdates(theirs, *emgRequests, *emgTickets)
+			testutil.Must(b, err)
+			b.StartTimer()
+			var g, r LoadResult
+			run := func(url string) LoadResult {
+				res, err := Load(ctx, client, url, bodies, *emgSenders, http.StatusAccepted)
+				if err != nil {
+					b.Fatalf("%v\n%s", err, lastLines(gw.Logs(), 20))
+				}
+				return res
+			}
+			if rep%2 == 0 {
+				g, r = run(gwURL), run(bareURL)
+			} else {
+				r, g = run(bareURL), run(gwURL)
+			}
+			ratios = append(ratios, g.Rate()/r.Rate())
+			gwRates = append(gwRates, g.Rate())
+			bareRates = append(bareRates, r.Rate())
+			b.Logf("rep %d: gateway %.0f req/s (p50 %s, p99 %s)  bare %.0f req/s (p50 %s, p99 %s)  ratio %.2f",
+				rep+1, g.Rate(), g.Percentile(50).Round(time.Microsecond), g.Percentile(99).Round(time.Microsecond),
+				r.Rate(), r.Percentile(50).Round(time.Microsecond), r.Percentile(99).Round(time.Microsecond), g.Rate()/r.Rate())
+		}
+		b.ReportMetric(Median(gwRates), "gateway-req/s")
+		b.ReportMetric(Median(bareRates), "bare-req/s")
+		b.ReportMetric(Median(ratios), "ratio")
+		b.Logf("median ratio %.2f over %d repetitions (%v)", Median(ratios), len(ratios), ratios)
+	}
+}
+
+// startBare runs this test binary again as the bare EMG server on redisAddr
+// and returns its URL.
+func startBare(b *testing.B, redisAddr, verifyFile, signFile string) string {
+	b.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SOG_BENCH_BARE_ADDR="+addr, "SOG_BENCH_BARE_REDIS="+redisAddr,
+		"SOG_BENCH_BARE_VERIFY="+verifyFile, "SOG_BENCH_BARE_SIGN="+signFile)
+	stdin, err := cmd.StdinPipe()
+	testutil.Must(b, err)
+	cmd.Stderr = os.Stderr
+	testutil.Must(b, cmd.Start())
+	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr + "/"
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the bare EMG server did not start")
+		}
+	}
+}
+
+func writePEM(b *testing.B, path, typ string, der []byte) string {
+	b.Helper()
+	testutil.Must(b, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+	return path
+}
+
+func must(der []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return der
+}
+
+func readPublic(path string) (*rsa.PublicKey, error) {
+	blk, err := readPEM(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKIXPublicKey(blk)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := k.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an RSA public key", path)
+	}
+	return pub, nil
+}
+
+func readPrivate(path string) (*rsa.PrivateKey, error) {
+	blk, err := readPEM(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk)
+	if err != nil {
+		return nil, err
+	}
+	priv, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an RSA private key", path)
+	}
+	return priv, nil
+}
+
+func readPEM(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return blk.Bytes, nil
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
