@@ -2,21 +2,19 @@ package partners
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/tidwall/gjson"
 
+	"github.com/equus/sogateway/internal/jsonguard"
 	"github.com/equus/sogateway/mappings"
 )
 
@@ -42,30 +40,32 @@ func (ps *Set) readBody(c *gin.Context, rt mappings.Route, p *partner) (raw, doc
 		return nil, nil, perr(http.StatusUnsupportedMediaType, "Content-Type", "content type %s is not accepted; send %s", got, want)
 	}
 	max := ps.opt.MaxBodyBytes
-	raw, err = io.ReadAll(io.LimitReader(c.Request.Body, max+1))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || int64(len(raw)) > max {
-		if mbe != nil && mbe.Limit < max {
-			max = mbe.Limit
+	lim := &jsonguard.Limits{MaxBytes: max, MaxDepth: ps.opt.MaxDepth}
+	if isJSON {
+		// A JSON body is checked as it is read, before authentication and
+		// before anything recursive reads it: a stranger's 1 MiB of "[" is
+		// refused at the depth limit, after a few bytes, in bounded memory.
+		raw, err = jsonguard.Read(c.Request.Body, lim)
+		if pe := bodyError(err, max, ""); pe != nil {
+			return nil, nil, pe
 		}
-		return nil, nil, perr(http.StatusRequestEntityTooLarge, "", "request body exceeds the limit of %d bytes", max)
-	}
-	if err != nil {
-		return nil, nil, perr(http.StatusBadRequest, "", "request body could not be read")
-	}
-	doc = raw
-	if isForm {
+		doc = raw
+	} else {
+		raw, err = io.ReadAll(io.LimitReader(c.Request.Body, max+1))
+		if pe := sizeError(err, int64(len(raw)), max); pe != nil {
+			return nil, nil, pe
+		}
+		if err != nil {
+			return nil, nil, perr(http.StatusBadRequest, "", "request body could not be read")
+		}
 		v, pe := formField(raw, ct, params, rt.FormField)
 		if pe != nil {
 			return nil, nil, pe
 		}
+		if pe := bodyError(jsonguard.Check(v, lim), max, rt.FormField); pe != nil {
+			return nil, nil, pe
+		}
 		doc = v
-	}
-	if len(bytes.TrimSpace(doc)) == 0 {
-		return nil, nil, perr(http.StatusBadRequest, "", "request body is empty; send a JSON document")
-	}
-	if err := CheckJSON(doc, ps.opt.MaxDepth); err != nil {
-		return nil, nil, perr(http.StatusBadRequest, "", "%s", err.Error())
 	}
 	if isForm {
 		// The field may hold the batch array itself: {"<split>": <array>}.
@@ -122,80 +122,62 @@ func formField(raw []byte, ct string, params map[string]string, field string) ([
 	return found, nil
 }
 
-// CheckJSON reports whether b is exactly one JSON value (surrounding
-// whitespace allowed) with no duplicate object members and nesting at most
-// maxDepth deep. Its errors name the problem and, for syntax errors, the byte
-// offset. Duplicate members are refused because two readers may pick
-// different ones (a signature check and a mapping, for instance).
-func CheckJSON(b []byte, maxDepth int) error {
-	if !gjson.ValidBytes(b) {
-		var x json.RawMessage
-		err := json.Unmarshal(b, &x)
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("malformed JSON at byte %d: %s", se.Offset, se.Error())
-		}
-		return errors.New("malformed JSON")
-	}
-	return walkJSON(gjson.ParseBytes(b), 0, maxDepth, "")
-}
-
-func walkJSON(r gjson.Result, depth, max int, path string) error {
-	if !r.IsObject() && !r.IsArray() {
+// sizeError is the 413 of a body over max bytes (or over the engine's own
+// cap, when that is smaller), nil when the body fits.
+func sizeError(err error, n, max int64) *partnerError {
+	var mbe *http.MaxBytesError
+	if !errors.As(err, &mbe) && n <= max {
 		return nil
 	}
-	if depth >= max {
-		return fmt.Errorf("JSON nested deeper than %d levels at %s", max, pathOr(path))
+	if mbe != nil && mbe.Limit < max {
+		max = mbe.Limit
 	}
-	var err error
-	if r.IsArray() {
-		i := 0
-		r.ForEach(func(_, v gjson.Result) bool {
-			err = walkJSON(v, depth+1, max, path+"["+strconv.Itoa(i)+"]")
-			i++
-			return err == nil
-		})
-		return err
-	}
-	var seen []string
-	var seenMap map[string]struct{}
-	r.ForEach(func(k, v gjson.Result) bool {
-		name := k.String()
-		dup := false
-		if seenMap != nil {
-			_, dup = seenMap[name]
-			seenMap[name] = struct{}{}
-		} else {
-			for _, s := range seen {
-				if s == name {
-					dup = true
-				}
-			}
-			seen = append(seen, name)
-			if len(seen) > 16 {
-				seenMap = make(map[string]struct{}, 32)
-				for _, s := range seen {
-					seenMap[s] = struct{}{}
-				}
-			}
-		}
-		if dup {
-			err = fmt.Errorf("duplicate member %q in %s", name, pathOr(path))
-			return false
-		}
-		p := name
-		if path != "" {
-			p = path + "." + name
-		}
-		err = walkJSON(v, depth+1, max, p)
-		return err == nil
-	})
-	return err
+	return perr(http.StatusRequestEntityTooLarge, "", "request body exceeds the limit of %d bytes", max)
 }
 
-func pathOr(p string) string {
-	if p == "" {
-		return "the top level"
+// bodyError renders a jsonguard refusal for the partner: 413 over the size
+// limit, else 400 naming the rule and the byte offset (within the form field
+// when field is set). A nil err is nil.
+func bodyError(err error, max int64, field string) *partnerError {
+	if err == nil {
+		return nil
 	}
-	return p
+	var ge *jsonguard.Error
+	if !errors.As(err, &ge) {
+		if pe := sizeError(err, 0, max); pe != nil {
+			return pe
+		}
+		return perr(http.StatusBadRequest, "", "request body could not be read")
+	}
+	if ge.Kind == jsonguard.KindTooLarge {
+		return perr(http.StatusRequestEntityTooLarge, "", "request body exceeds the limit of %d bytes", ge.Limit)
+	}
+	msg := ge.Error()
+	if ge.Kind == jsonguard.KindEmpty {
+		msg = "request body is empty; send a JSON document"
+	}
+	name := ge.Path
+	if ge.Kind == jsonguard.KindDuplicateKey {
+		name = ge.Key
+		if ge.Path != "" {
+			name = ge.Path + "." + ge.Key
+		}
+	}
+	if field != "" {
+		msg = "form field " + field + ": " + msg
+		if name == "" {
+			name = field
+		}
+	}
+	return perr(http.StatusBadRequest, name, "%s", msg)
+}
+
+// CheckJSON reports whether b is exactly one JSON value (surrounding
+// whitespace allowed) in valid UTF-8, with no duplicate object members and
+// nesting at most maxDepth deep (jsonguard, which never recurses). Its errors
+// name the problem and the byte offset. Duplicate members are refused because
+// two readers may pick different ones (a signature check and a mapping, for
+// instance).
+func CheckJSON(b []byte, maxDepth int) error {
+	return jsonguard.Check(b, &jsonguard.Limits{MaxBytes: int64(len(b)) + 1, MaxDepth: maxDepth})
 }
