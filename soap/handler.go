@@ -3,9 +3,6 @@ package soap
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,11 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Backend does the work of each call.
@@ -40,87 +34,6 @@ type BackendFunc func(ctx context.Context, call *Call) (string, error)
 func (f BackendFunc) Invoke(ctx context.Context, call *Call) (string, error) { return f(ctx, call) }
 
 var _ Backend = BackendFunc(nil)
-
-// Call is one authenticated, validated operation call.
-type Call struct {
-	// Operation is the operation name.
-	Operation string
-	// Params holds each parameter element received, by name: strings as sent,
-	// int as a decimal, boolean as "true"/"false", dateTime trimmed. An
-	// optional parameter that was absent or xsi:nil is missing from the map.
-	Params map[string]string
-	// Username is the authenticated user.
-	Username string
-	// Version is "1.1" or "1.2".
-	Version string
-	// Action is the SOAPAction (1.1) or action parameter (1.2) received, unquoted; may be empty.
-	Action string
-	// MessageID is the WS-Addressing MessageID header, when the client sent one.
-	MessageID string
-	// Raw is the request body as received (at most Options.MaxBodyBytes,
-	// without a byte order mark), with wsse:Password contents replaced by
-	// "[redacted]": it may be kept for audit.
-	Raw []byte
-
-	op *Operation // the declaration, for Document's types
-}
-
-// Digest returns a stable hex SHA-256 of the operation and its parameters
-// (not the user, version or envelope bytes): two calls with the same content
-// have the same digest, so a backend can use it as the idempotency key.
-func (c *Call) Digest() string {
-	keys := make([]string, 0, len(c.Params))
-	for k := range c.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	h := sha256.New()
-	writeField := func(s string) {
-		h.Write([]byte(strconv.Itoa(len(s))))
-		h.Write([]byte{':'})
-		h.Write([]byte(s))
-	}
-	writeField(c.Operation)
-	for _, k := range keys {
-		writeField(k)
-		writeField(c.Params[k])
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// Document returns the call as the JSON document the mappings translate:
-// {"operation": ..., "params": {...}, "username": ...}. Parameters declared
-// int are JSON numbers and boolean JSON booleans, as mappings.SOAPInput reads
-// fixtures; the others are strings.
-func (c *Call) Document() []byte {
-	params := make(map[string]any, len(c.Params))
-	for k, v := range c.Params {
-		params[k] = v
-		if c.op == nil {
-			continue
-		}
-		for _, p := range c.op.Params {
-			if p.Name != k {
-				continue
-			}
-			switch p.Type {
-			case TypeInt:
-				params[k] = json.Number(v)
-			case TypeBoolean:
-				params[k] = v == "true"
-			}
-		}
-	}
-	b, err := json.Marshal(struct {
-		Operation string         `json:"operation"`
-		Params    map[string]any `json:"params"`
-		Username  string         `json:"username"`
-	}{c.Operation, params, c.Username})
-	if err != nil { // strings, validated numbers and booleans always marshal
-		panic("soap: marshal call document: " + err.Error())
-	}
-	return b
-}
 
 // Options configures the handler. A nil *Options is the zero value, and the
 // zero value works (but with no Users every call is refused).
@@ -502,91 +415,6 @@ func (c *Contract) names() string {
 	return strings.Join(n, ", ")
 }
 
-// validateParams checks the received parameter elements against op and
-// returns them normalized by name.
-func validateParams(op *Operation, raw []rawParam, ns string) (map[string]string, error) {
-	out := make(map[string]string, len(op.Params))
-	seen := make(map[string]bool, len(raw))
-	for _, rp := range raw {
-		var decl *Param
-		for i := range op.Params {
-			if op.Params[i].Name == rp.name.Local {
-				decl = &op.Params[i]
-			}
-		}
-		if decl == nil {
-			return nil, &ParamError{Element: rp.name.Local, Rule: fmt.Sprintf("is not a parameter of %s (parameters: %s)", op.Name, paramNames(op))}
-		}
-		if rp.name.Space != ns && rp.name.Space != "" {
-			return nil, &ParamError{Element: rp.name.Local, Rule: fmt.Sprintf("must be in namespace %s, got %s", ns, rp.name.Space)}
-		}
-		if seen[decl.Name] {
-			return nil, &ParamError{Element: decl.Name, Rule: "must appear at most once"}
-		}
-		seen[decl.Name] = true
-		if rp.nil {
-			continue
-		}
-		v, err := checkValue(decl, rp.value)
-		if err != nil {
-			return nil, err
-		}
-		out[decl.Name] = v
-	}
-	for _, p := range op.Params {
-		if v, ok := out[p.Name]; p.Required && (!ok || v == "") {
-			return nil, &ParamError{Element: p.Name, Rule: "is required and must not be empty"}
-		}
-	}
-	return out, nil
-}
-
-func paramNames(op *Operation) string {
-	n := make([]string, len(op.Params))
-	for i, p := range op.Params {
-		n[i] = p.Name
-	}
-	return strings.Join(n, ", ")
-}
-
-// checkValue validates one value against its declaration and normalizes it.
-func checkValue(p *Param, v string) (string, error) {
-	switch p.Type {
-	case TypeInt:
-		s := strings.TrimSpace(v)
-		n, err := strconv.ParseInt(s, 10, 32)
-		if err != nil {
-			return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be an xsd:int, got %q", clip(s))}
-		}
-		return strconv.FormatInt(n, 10), nil
-	case TypeBoolean:
-		switch strings.TrimSpace(v) {
-		case "true", "1":
-			return "true", nil
-		case "false", "0":
-			return "false", nil
-		}
-		return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be an xsd:boolean (true, false, 1 or 0), got %q", clip(v))}
-	case TypeDateTime:
-		s := strings.TrimSpace(v)
-		if _, err := parseDateTime(s); err != nil {
-			return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be an xsd:dateTime such as 2024-05-01T12:00:00Z, got %q", clip(s))}
-		}
-		return s, nil
-	}
-	if n := utf8.RuneCountInString(v); p.MaxLength > 0 && n > p.MaxLength {
-		return "", &ParamError{Element: p.Name, Rule: fmt.Sprintf("must be at most %d characters, got %d", p.MaxLength, n)}
-	}
-	return v, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
-
 // invoke runs the backend under the call timeout.
 func (h *Handler) invoke(ctx context.Context, call *Call) (string, *Fault) {
 	ctx, cancel := context.WithTimeout(ctx, h.opt.CallTimeout)
@@ -596,12 +424,4 @@ func (h *Handler) invoke(ctx context.Context, call *Call) (string, *Fault) {
 		return "", h.backendFault(ctx, call, err)
 	}
 	return res, nil
-}
-
-// clipPath shortens a request path to 200 bytes for a fault or a log line.
-func clipPath(p string) string {
-	if len(p) > 200 {
-		return strings.ToValidUTF8(p[:200], "") + "…"
-	}
-	return p
 }
