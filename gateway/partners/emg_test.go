@@ -84,16 +84,16 @@ func TestEMGCreateUpdateAck(t *testing.T) {
 		if ack.Get("Body.ServicerId").String() != id {
 			t.Fatalf("create Ack ServicerId = %q, want our ticket id %s", ack.Get("Body.ServicerId"), id)
 		}
-		// Task sent as a JSON string; Update answered 202.
-		upd := emgTask("4f6ec8d0-902f-4892-aa31-8bfed1edc075", "Update", "BreakFix", `{"RequestorId":"123456789","ServicerId":"1-199912345789","State":"InProgress","Description":"Ticket 1-199912345789 has been scheduled"}`)
+		// Task sent as a JSON string; Update (of the case's own resource) answered 202.
+		upd := emgTask("4f6ec8d0-902f-4892-aa31-8bfed1edc075", "Update", "TroubleTicket.ManagedService", `{"ServicerId":"c572cef497702950c9b930b6f053afd1","AccountNumber":"123456","SupplierTicketNumber":"CS0634418","TicketState":"InProgress","Comments":"Ticket CS0634418 moved to InProgress state."}`)
 		quoted, _ := json.Marshal(upd)
 		code, ack = r.emg(`{"Task":` + string(quoted) + `,"Signature":"` + signTask(t, r.ks.partner, upd) + `"}`)
 		if code != 202 || ack.Get("OriginationVerb").String() != "Update" || ack.Get("Body.ServicerId").String() != id {
 			t.Fatalf("update Ack = %d %s, want 202 with our ticket id %s as ServicerId (the mapping's ack render)", code, ack.Raw, id)
 		}
 		o := lastOrder(t, b, id)
-		if o.Status != model.StatusInProgress || o.Refs.Servicer != "1-199912345789" {
-			t.Fatalf("order = status %s servicer %q, want in_progress and the ServicerId", o.Status, o.Refs.Servicer)
+		if o.Status != model.StatusInProgress || o.Refs.Servicer != "CS0634418" {
+			t.Fatalf("order = status %s servicer %q, want in_progress and the SupplierTicketNumber", o.Status, o.Refs.Servicer)
 		}
 		evs := inboundEvents(b.events(t, id))
 		if len(evs) != 2 || evs[1].MessageID != "4f6ec8d0-902f-4892-aa31-8bfed1edc075" || evs[1].Raw == "" {
@@ -253,6 +253,111 @@ func TestEMGConcurrentRepeats(t *testing.T) {
 		id := b.find(t, "emg", "requestor", "123456789")
 		if n := len(inboundEvents(b.events(t, id))); n != 1 {
 			t.Fatalf("%d inbound events, want 1", n)
+		}
+	})
+}
+
+// TestEMGResourceMustMatchTicket posts an Update whose Task.Resource is not
+// the ticket's: it is refused and the ticket is unchanged; the right
+// resource applies (EMG's spelling of a type or ours).
+func TestEMGResourceMustMatchTicket(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		o := b.create(t, &model.Order{Partner: "emg", ServiceType: "BreakFix", Refs: model.Refs{Requestor: "R-RES"}})
+		ours := b.create(t, &model.Order{Partner: "emg", ServiceType: "shipping", Refs: model.Refs{Requestor: "R-RES2"}})
+		body := `{"RequestorId":"R-RES","ServicerId":"1-77","State":"InProgress"}`
+		code, ack := r.emg(r.emgEnvelope(emgTask("c0000000-0000-0000-0000-000000000001", "Update", "Shipping", body)))
+		if code != 422 || !strings.Contains(ack.Get("Body.Reason").String(), `service type "BreakFix"`) {
+			t.Fatalf("Shipping Update to a BreakFix ticket: Ack = %d %s, want 422 naming the ticket's type", code, ack.Raw)
+		}
+		if got := lastOrder(t, b, o.ID); got.Status != o.Status || got.Refs.Servicer != "" || len(inboundEvents(b.events(t, o.ID))) != 0 {
+			t.Fatalf("refused Update changed the ticket: status %s servicer %q", got.Status, got.Refs.Servicer)
+		}
+		code, ack = r.emg(r.emgEnvelope(emgTask("c0000000-0000-0000-0000-000000000002", "Update", "BreakFix", body)))
+		if code != 202 || lastOrder(t, b, o.ID).Status != model.StatusInProgress {
+			t.Fatalf("BreakFix Update to a BreakFix ticket: Ack = %d %s, want 202", code, ack.Raw)
+		}
+		code, ack = r.emg(r.emgEnvelope(emgTask("c0000000-0000-0000-0000-000000000003", "Update", "Shipping",
+			`{"RequestorId":"R-RES2","ServicerId":"1-78","State":"InProgress"}`)))
+		if code != 202 || lastOrder(t, b, ours.ID).Status != model.StatusInProgress {
+			t.Fatalf("Shipping Update to a ticket the platform ordered as shipping: Ack = %d %s, want 202", code, ack.Raw)
+		}
+	})
+}
+
+// TestEMGRepeatedTerminalNotice posts a second Closed under a new Task Id:
+// it is acknowledged (202, a warning) without change; another status on a
+// closed ticket is still a conflict.
+func TestEMGRepeatedTerminalNotice(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		o := b.create(t, &model.Order{Partner: "emg", ServiceType: "WorkVisit", Refs: model.Refs{Requestor: "R-TERM"}})
+		closed := `{"RequestorId":"R-TERM","ServicerId":"1-90","State":"Closed","Description":"done"}`
+		code, ack := r.emg(r.emgEnvelope(emgTask("d0000000-0000-0000-0000-000000000001", "Update", "WorkVisit", closed)))
+		if code != 202 {
+			t.Fatalf("first Closed: Ack = %d %s, want 202", code, ack.Raw)
+		}
+		first := lastOrder(t, b, o.ID)
+		if first.Status != model.StatusClosed {
+			t.Fatalf("status %s after Closed, want closed", first.Status)
+		}
+		second := r.emgEnvelope(emgTask("d0000000-0000-0000-0000-000000000002", "Update", "WorkVisit", closed))
+		code, ack = r.emg(second)
+		if code != 202 || !strings.Contains(ack.Get("Body.Warnings.0").String(), "already closed") || ack.Get("Body.ServicerId").String() != o.ID {
+			t.Fatalf("second Closed under a new Id: Ack = %d %s, want 202 with an 'already closed' warning and our id %s", code, ack.Raw, o.ID)
+		}
+		_, _, a1 := r.do(http.MethodPost, "/partners/emg/messages", "application/json", []byte(second), nil)
+		_, _, a2 := r.do(http.MethodPost, "/partners/emg/messages", "application/json", []byte(second), nil)
+		if !bytes.Equal(a1, a2) {
+			t.Fatalf("the repeat's Acks differ:\n%s\n%s", a1, a2)
+		}
+		if got := lastOrder(t, b, o.ID); !got.UpdatedAt.Equal(first.UpdatedAt) || got.Status != model.StatusClosed {
+			t.Fatalf("repeat changed the ticket: updated %s %s, want %s closed", got.UpdatedAt, got.Status, first.UpdatedAt)
+		}
+		if n := len(inboundEvents(b.events(t, o.ID))); n != 1 {
+			t.Fatalf("%d inbound events, want 1 (the repeat records nothing)", n)
+		}
+		for i, state := range []string{"InProgress", "Cancelled"} {
+			code, ack = r.emg(r.emgEnvelope(emgTask("d0000000-0000-0000-0000-00000000001"+strconv.Itoa(i), "Update", "WorkVisit",
+				`{"RequestorId":"R-TERM","ServicerId":"1-90","State":"`+state+`"}`)))
+			if code != 409 {
+				t.Fatalf("%s on a closed ticket: Ack = %d %s, want 409", state, code, ack.Raw)
+			}
+		}
+	})
+}
+
+// TestEMGTaskIdAndVersion refuses a Task.Id that is not a GUID and a Version
+// the mapping does not declare, before anything is stored; an error Ack
+// never carries EMG's ServicerId as ours.
+func TestEMGTaskIdAndVersion(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		r := newRig(t, b, nil, nil)
+		cases := []struct {
+			name, task, mention string
+		}{
+			{"Id not a GUID", emgTask("task-1", "Create", "TroubleTicket.ManagedService", emgCreateBody), "Task.Id"},
+			{"Id with braces", emgTask("{bf9f2707-d612-4d63-9958-4c8b1fcf3cc0}", "Create", "TroubleTicket.ManagedService", emgCreateBody), "not a GUID"},
+			{"Version not declared", strings.Replace(emgTask("f0000000-0000-0000-0000-000000000001", "Create", "TroubleTicket.ManagedService", emgCreateBody),
+				`"Version":"1.0"`, `"Version":"2.0"`, 1), "Task.Version"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				code, ack := r.emg(r.emgEnvelope(c.task))
+				if code != 400 || !strings.Contains(ack.Get("Body.Reason").String(), c.mention) || ack.Get("Version").String() != "1.0" {
+					t.Fatalf("Ack = %d %s, want 400 naming %s, Version 1.0", code, ack.Raw, c.mention)
+				}
+				if n := b.count(t); n != 0 {
+					t.Fatalf("%d orders stored, want 0", n)
+				}
+			})
+		}
+		// An Update refused on a known ticket: the Ack's ServicerId is not EMG's.
+		b.create(t, &model.Order{Partner: "emg", ServiceType: "BreakFix", Refs: model.Refs{Requestor: "R-SRV"}})
+		code, ack := r.emg(r.emgEnvelope(emgTask("f0000000-0000-0000-0000-000000000002", "Update", "BreakFix",
+			`{"RequestorId":"R-SRV","ServicerId":"1-199912345789","State":"Sleeping"}`)))
+		if code != 400 || ack.Get("Body.ServicerId").String() == "1-199912345789" {
+			t.Fatalf("refused Update: Ack = %d %s, want 400 without EMG's ServicerId as ours", code, ack.Raw)
 		}
 	})
 }

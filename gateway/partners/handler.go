@@ -169,6 +169,8 @@ func outcomeLabel(r inbound.Result) string {
 	switch {
 	case r.Err == nil && r.Outcome.Duplicate:
 		return "duplicate"
+	case r.Err == nil && r.Outcome.Unchanged:
+		return "unchanged"
 	case r.Err == nil && r.Outcome.Created:
 		return "created"
 	case r.Err == nil:

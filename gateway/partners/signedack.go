@@ -108,11 +108,35 @@ func (signedAckResponder) check(k *call) *partnerError {
 	}
 	if id := t.Get("Id"); id.Type != gjson.String || strings.TrimSpace(id.Str) == "" {
 		return perr(http.StatusBadRequest, "Task.Id", "Task.Id is required (a GUID string)")
+	} else if !isGUID(id.Str) {
+		return perr(http.StatusBadRequest, "Task.Id", "Task.Id %q is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", id.Str)
 	}
 	if src := t.Get("Source").String(); src != k.st.sourceID {
 		return perr(http.StatusForbidden, "Task.Source", "Task.Source %q is not the Source configured for this partner", src)
 	}
 	return nil
+}
+
+// isGUID reports whether s is a GUID as EMG writes them: 32 hex digits in
+// groups of 8-4-4-4-12 separated by hyphens (either case, no braces).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (signedAckResponder) answer(k *call, results []inbound.Result) {
@@ -159,14 +183,20 @@ type emgAckBody struct {
 	Warnings    []string `json:"Warnings,omitempty"`
 }
 
+// ackVersion is the schema version of an Ack answering a message the
+// mapping refused (its Version may be one the mapping does not declare).
+const ackVersion = "1.0"
+
 // ack answers with a signed Ack. The Ack id is derived from the Task id and
 // its time from the committed event, so a repeated Task gets the same Ack.
+// Body.ServicerId is always our ticket id (the order id), never the
+// ServicerId EMG sent: empty when no ticket was found or made.
 func (k *call) ack(code int, reason string, out *model.Outcome) {
 	t := k.task()
 	taskID := t.Get("Id").String()
 	version := t.Get("Version").String()
-	if version == "" {
-		version = "1.0"
+	if version == "" || out == nil {
+		version = ackVersion
 	}
 	at := k.ps.opt.Now()
 	a := emgAck{
@@ -180,7 +210,6 @@ func (k *call) ack(code int, reason string, out *model.Outcome) {
 		OriginationVerb: t.Get("Verb").String(),
 		Body: emgAckBody{
 			RequestorID: t.Get("Body.RequestorId").String(),
-			ServicerID:  t.Get("Body.ServicerId").String(),
 			StatusCode:  code,
 			Reason:      reason,
 		},
@@ -190,13 +219,16 @@ func (k *call) ack(code int, reason string, out *model.Outcome) {
 			if out.Order.Refs.Requestor != "" {
 				a.Body.RequestorID = out.Order.Refs.Requestor
 			}
-			if out.Order.Refs.Servicer != "" {
-				a.Body.ServicerID = out.Order.Refs.Servicer
-			}
+			a.Body.ServicerID = out.Order.ID
 		}
 		if out.Event != nil {
 			at = out.Event.At
 			a.Body.Warnings = out.Event.Warnings
+		}
+		if out.Unchanged && out.Order != nil {
+			// The same answer for every repeat: the ticket's last change.
+			at = out.Order.UpdatedAt
+			a.Body.Warnings = []string{fmt.Sprintf("the ticket is already %s: nothing changed", out.Order.Status)}
 		}
 	}
 	a.CreateTimeUTC = at.UTC().Format("2006-01-02T15:04:05.000Z")

@@ -142,6 +142,9 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		if err != nil {
 			return nil, err
 		}
+		if out.Unchanged {
+			return out, nil // nothing was written, so there is no answer to keep
+		}
 		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied, Version: out.Order.Version})
 		if untilChanged {
 			err = s.st.SetAnswer(ctx, key, rec)
@@ -242,6 +245,11 @@ func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence)
 		}
 	}
 	if cur != nil && !(cur.Status == model.StatusDeleted && in.Target.Recreate) {
+		if in.Require.Repeats(cur, &in.Patch) {
+			s.opt.Logger.InfoContext(ctx, "repeated terminal notice acknowledged without change", "partner", in.Partner,
+				"order", cur.ID, "status", string(cur.Status), "message_id", in.MessageID)
+			return &model.Outcome{Order: cur, Unchanged: true}, nil
+		}
 		if err := in.Require.Check(cur, in.Kind); err != nil {
 			return nil, err
 		}

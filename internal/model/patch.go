@@ -328,6 +328,15 @@ func (r Require) Check(o *Order, messageKind string) error {
 	return nil
 }
 
+// Repeats reports whether a message that requires an open order only
+// repeats the terminal status o already has (EMG's second Closed notice
+// under a new Task Id): it is acknowledged without change instead of being
+// refused as a conflict. Another terminal status (Closed after Cancelled)
+// is still a conflict.
+func (r Require) Repeats(o *Order, p *Patch) bool {
+	return r.Open && o.Status.Terminal() && p.Status != nil && *p.Status == o.Status
+}
+
 // Inbound is one partner message translated into canonical terms by its
 // mapping, ready to be committed atomically onto its order.
 type Inbound struct {
@@ -354,10 +363,14 @@ type Inbound struct {
 
 // Outcome is what committing an Inbound did.
 type Outcome struct {
-	Order     *Order  `json:"order"`
-	Event     *Event  `json:"event"`
-	Created   bool    `json:"created"`
-	Duplicate bool    `json:"duplicate"`
+	Order     *Order `json:"order"`
+	Event     *Event `json:"event"`
+	Created   bool   `json:"created"`
+	Duplicate bool   `json:"duplicate"`
+	// Unchanged says the message only repeated the terminal status the order
+	// already has (see Require.Repeats): nothing was changed or recorded,
+	// and Event is nil.
+	Unchanged bool    `json:"unchanged,omitempty"`
 	Applied   Applied `json:"applied"`
 }
 
