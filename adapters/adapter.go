@@ -72,6 +72,26 @@ var (
 	ErrUnknownTransport = errors.New("unknown transport")
 )
 
+// CredentialError says which credential variable a vendor lacks. It
+// matches ErrMissingCredential; Reason is what readiness shows.
+type CredentialError struct {
+	// Var is the environment variable named in the vendor's config.
+	Var string
+	// Problem is "is not set", or why the file it names cannot be used.
+	Problem string
+}
+
+func (e *CredentialError) Error() string {
+	return "adapters: environment variable " + e.Var + " " + e.Problem + ": " + ErrMissingCredential.Error()
+}
+
+// Is reports whether target is ErrMissingCredential.
+func (e *CredentialError) Is(target error) bool { return target == ErrMissingCredential }
+
+// Reason is the failure as an operator reads it, without Go prefixes:
+// "ACME_MOVERS_TOKEN is not set".
+func (e *CredentialError) Reason() string { return e.Var + " " + e.Problem }
+
 // DeliveryError is a classified delivery failure.
 type DeliveryError struct {
 	// Kind is ErrTransient, ErrPermanent or ErrGone.
@@ -169,7 +189,7 @@ func (e *Env) lookup(name string) (configs.Secret, error) {
 	}
 	v, ok := look(name)
 	if !ok || v == "" {
-		return "", fmt.Errorf("adapters: environment variable %s is not set: %w", name, ErrMissingCredential)
+		return "", &CredentialError{Var: name, Problem: "is not set"}
 	}
 	return configs.Secret(v), nil
 }

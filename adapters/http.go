@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -78,7 +77,7 @@ func newHTTP(vendor string, cfg *configs.VendorConfig, env *Env) (*HTTP, error) 
 		}
 		k, err := loadRSAKey(path.Reveal())
 		if err != nil {
-			return nil, fmt.Errorf("adapters: %s: %v: %w", c.Signing.KeyFileEnv, err, ErrMissingCredential)
+			return nil, &CredentialError{Var: c.Signing.KeyFileEnv, Problem: "names a key file that cannot be used (" + strings.TrimPrefix(err.Error(), "signing key: ") + ")"}
 		}
 		h.body = &bodySigner{key: k, field: c.Signing.Field, sigField: c.Signing.SignatureField}
 	}

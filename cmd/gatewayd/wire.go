@@ -328,14 +328,7 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 		watchCatalog(ctx, w, cat, cfg, svc, notes, log)
 	}
 	gw.AddCheck("vendors", func(ctx context.Context) gateway.CheckResult {
-		detail := map[string]any{}
-		for k, v := range svc.Status(ctx) {
-			detail[k] = v
-		}
-		for k, note := range notes.get() {
-			detail[k] = map[string]any{"note": note}
-		}
-		return gateway.CheckResult{OK: true, Detail: detail}
+		return vendorsCheck(svc.Status(ctx), notes.get())
 	})
 	w.goRun(func() {
 		if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

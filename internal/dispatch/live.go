@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	"github.com/equus/sogateway/adapters"
@@ -47,7 +48,7 @@ func (s *Service) buildSet(cfgs map[string]configs.VendorConfig, groups map[stri
 			a, err := s.reg.Build(t, name, &c, s.env)
 			if err != nil {
 				if v.unavailable == "" {
-					v.unavailable = err.Error()
+					v.unavailable = unavailableReason(err)
 				}
 				continue
 			}
@@ -123,4 +124,15 @@ func (s *Service) startWorkers(ctx context.Context) {
 			s.runVendor(ctx, v, n)
 		}()
 	}
+}
+
+// unavailableReason is why a vendor's adapter could not be built, as /readyz
+// shows it: the credential variable it lacks ("ACME_MOVERS_TOKEN is not
+// set"), without Go package prefixes.
+func unavailableReason(err error) string {
+	var ce *adapters.CredentialError
+	if errors.As(err, &ce) {
+		return ce.Reason()
+	}
+	return err.Error()
 }

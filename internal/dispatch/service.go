@@ -207,6 +207,9 @@ func (s *Service) Status(ctx context.Context) map[string]VendorStatus {
 			st.Offline = w
 		}
 		st.Warnings = s.renderWarnings(v)
+		if v.cfg.Pull.Enabled && len(v.pullKey) == 0 && v.cfg.Pull.APIKeyEnv != "" {
+			st.Warnings = append(st.Warnings, "pull is off: "+v.cfg.Pull.APIKeyEnv+" is not set")
+		}
 		out[name] = st
 	}
 	return out
