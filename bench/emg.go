@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,6 +202,52 @@ func post(ctx context.Context, client *http.Client, url string, body []byte) (in
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
+}
+
+// ProcessCPU returns the user plus system CPU time process pid has used so
+// far, from /proc (Linux); 0 when it cannot be read.
+func ProcessCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields count from after it.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux the gateway runs on
+	return time.Duration(ut+st) * time.Second / ticksPerSecond
+}
+
+// Stats are counters of redis-server's INFO stats.
+type Stats struct {
+	// Commands is total_commands_processed; Reads is total_reads_processed,
+	// the reads from client sockets (a pipeline sent at once is about one).
+	Commands, Reads int64
+}
+
+// RedisStats reads the counters (zero when INFO fails).
+func RedisStats(ctx context.Context, rdb redis.UniversalClient) Stats {
+	var st Stats
+	info, err := rdb.Info(ctx, "stats").Result()
+	if err != nil {
+		return st
+	}
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "total_commands_processed":
+			st.Commands = n
+		case "total_reads_processed":
+			st.Reads = n
+		}
+	}
+	return st
 }
 
 // Median returns the median of xs (0 for none).

@@ -73,7 +73,11 @@ func serveBare(addr string) int {
 // everysec). Each repetition sends -emg.requests Updates, each with its own
 // Task Id, spread over -emg.tickets tickets, from -emg.senders concurrent
 // senders to each side in turn (the side that goes first alternates), and
-// reports the median of the per-repetition ratios gateway/bare.
+// reports the median of the per-repetition ratios gateway/bare. Because the
+// machine the figures come from is shared, it also reports the CPU each side
+// spent per request (its server process plus redis-server, from /proc): the
+// "cpu-ratio" is bare CPU / gateway CPU, which contention skews less than
+// throughput.
 //
 //	GATEWAY_INTEGRATION=1 go test -run '^$' -bench EMGUpdateVsBare -benchtime 1x ./bench/
 func BenchmarkEMGUpdateVsBare(b *testing.B) {
@@ -91,7 +95,7 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 	gw := testutil.StartGatewayd(b, root, fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b)), nil,
 		append(os.Environ(), "REDIS_URL="+srv.URL(), "GATEWAY_ATTACHMENTS_DIR="+b.TempDir(), "GATEWAY_ADMIN_TOKEN="+testutil.AdminToken,
 			"EMG_SIGNING_KEY_FILE="+oursFile, "EMG_PUBLIC_KEY_FILE="+theirsFile))
-	bareURL := startBare(b, srv.Addr(), theirsFile, oursFile)
+	bareURL, barePid := startBare(b, srv.Addr(), theirsFile, oursFile)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
 	ctx := context.Background()
@@ -116,44 +120,67 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	gwPid, redisPid, rdb := gw.Cmd.Process.Pid, srv.Pid(), srv.Client()
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
-		var ratios, gwRates, bareRates []float64
+		var ratios, cpuRatios, gwRates, bareRates []float64
 		for rep := 0; rep < *emgReps; rep++ {
 			b.StopTimer()
 			bodies, err := EMGUpdates(theirs, *emgRequests, *emgTickets)
 			testutil.Must(b, err)
 			b.StartTimer()
-			var g, r LoadResult
-			run := func(url string) LoadResult {
+			run := func(url string, pid int) side {
+				cpu0, rcpu0, st0 := ProcessCPU(pid), ProcessCPU(redisPid), RedisStats(ctx, rdb)
 				res, err := Load(ctx, client, url, bodies, *emgSenders, http.StatusAccepted)
 				if err != nil {
 					b.Fatalf("%v\n%s", err, lastLines(gw.Logs(), 20))
 				}
-				return res
+				n := len(bodies)
+				st := RedisStats(ctx, rdb)
+				return side{LoadResult: res, cpu: (ProcessCPU(pid) - cpu0) / time.Duration(n),
+					redisCPU: (ProcessCPU(redisPid) - rcpu0) / time.Duration(n),
+					commands: float64(st.Commands-st0.Commands) / float64(n), reads: float64(st.Reads-st0.Reads) / float64(n)}
 			}
+			var g, r side
 			if rep%2 == 0 {
-				g, r = run(gwURL), run(bareURL)
+				g, r = run(gwURL, gwPid), run(bareURL, barePid)
 			} else {
-				r, g = run(bareURL), run(gwURL)
+				r, g = run(bareURL, barePid), run(gwURL, gwPid)
 			}
 			ratios = append(ratios, g.Rate()/r.Rate())
+			cpuRatios = append(cpuRatios, float64(r.cpu+r.redisCPU)/float64(g.cpu+g.redisCPU))
 			gwRates = append(gwRates, g.Rate())
 			bareRates = append(bareRates, r.Rate())
-			b.Logf("rep %d: gateway %.0f req/s (p50 %s, p99 %s)  bare %.0f req/s (p50 %s, p99 %s)  ratio %.2f",
-				rep+1, g.Rate(), g.Percentile(50).Round(time.Microsecond), g.Percentile(99).Round(time.Microsecond),
-				r.Rate(), r.Percentile(50).Round(time.Microsecond), r.Percentile(99).Round(time.Microsecond), g.Rate()/r.Rate())
+			b.Logf("rep %d: gateway %s | bare %s | ratio %.2f, CPU ratio %.2f", rep+1, g, r, ratios[rep], cpuRatios[rep])
 		}
 		b.ReportMetric(Median(gwRates), "gateway-req/s")
 		b.ReportMetric(Median(bareRates), "bare-req/s")
 		b.ReportMetric(Median(ratios), "ratio")
-		b.Logf("median ratio %.2f over %d repetitions (%v)", Median(ratios), len(ratios), ratios)
+		b.ReportMetric(Median(cpuRatios), "cpu-ratio")
+		b.Logf("median ratio %.2f over %d repetitions %.2f; median CPU ratio %.2f %.2f", Median(ratios), len(ratios), ratios, Median(cpuRatios), cpuRatios)
 	}
 }
 
+// side is one side's figures in one repetition: the load result, the CPU
+// its server process and redis-server spent per request, and the Redis work
+// per request.
+type side struct {
+	LoadResult
+	cpu, redisCPU time.Duration
+	// commands and reads are redis-server's commands and socket reads (about
+	// one per round trip) per request, background work included.
+	commands, reads float64
+}
+
+func (s side) String() string {
+	return fmt.Sprintf("%.0f req/s (p50 %s, p99 %s), CPU/req %s + redis %s, redis commands/req %.1f, reads/req %.1f", s.Rate(),
+		s.Percentile(50).Round(time.Microsecond), s.Percentile(99).Round(time.Microsecond),
+		s.cpu.Round(time.Microsecond), s.redisCPU.Round(time.Microsecond), s.commands, s.reads)
+}
+
 // startBare runs this test binary again as the bare EMG server on redisAddr
-// and returns its URL.
-func startBare(b *testing.B, redisAddr, verifyFile, signFile string) string {
+// and returns its URL and process id.
+func startBare(b *testing.B, redisAddr, verifyFile, signFile string) (url string, pid int) {
 	b.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -167,7 +194,7 @@ func startBare(b *testing.B, redisAddr, verifyFile, signFile string) string {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "http://" + addr + "/"
+			return "http://" + addr + "/", cmd.Process.Pid
 		}
 		if time.Now().After(deadline) {
 			b.Fatal("the bare EMG server did not start")

@@ -73,6 +73,14 @@ func StartRedisFsync(t testing.TB, fsync string) *RedisServer {
 	return s
 }
 
+// Pid is the redis-server's process id (0 when it is not running).
+func (s *RedisServer) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Addr is host:port of the server.
 func (s *RedisServer) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
