@@ -330,7 +330,7 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id string, fenc
 	if err := s.st.CreateOrderFenced(ctx, o, ev, fence.Key, string(rec)); err != nil {
 		return nil, err
 	}
-	s.bindRefs(ctx, o)
+	s.bindRefs(ctx, nil, o)
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, nil, o)
 	}
@@ -340,7 +340,9 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id string, fenc
 
 func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Order, fence store.Fence) (*model.Outcome, error) {
 	now := s.opt.Now().UTC()
-	before := cloneOrder(cur)
+	// cur was read for this attempt alone: it is the "before", and one copy
+	// is the "after".
+	before := cur
 	next := cloneOrder(cur)
 	applied, err := next.Apply(&in.Patch, s.applyOpts(in, now))
 	if err != nil {
@@ -358,7 +360,7 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 	if err := s.st.UpdateOrderFenced(ctx, next, []*model.Event{ev}, fence); err != nil {
 		return nil, err
 	}
-	s.bindRefs(ctx, next)
+	s.bindRefs(ctx, before, next)
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, before, next)
 	}
@@ -367,14 +369,20 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 }
 
 // bindRefs indexes an order's references so later messages find it. A ref
-// already bound to another order keeps its binding (first writer wins).
-func (s *Service) bindRefs(ctx context.Context, o *model.Order) {
-	if o.Refs.Requestor != "" {
+// already bound to another order keeps its binding (first writer wins). A
+// ref the order had before this change (before, nil on create) was claimed
+// when it was set, so only new refs cost a round trip.
+func (s *Service) bindRefs(ctx context.Context, before, o *model.Order) {
+	var was model.Refs
+	if before != nil {
+		was = before.Refs
+	}
+	if o.Refs.Requestor != "" && o.Refs.Requestor != was.Requestor {
 		if _, err := s.st.ClaimRef(ctx, o.Partner, "requestor", o.Refs.Requestor, o.ID); err != nil {
 			s.opt.Logger.Warn("requestor reference not indexed", "order", o.ID, "err", err)
 		}
 	}
-	if o.Refs.Servicer != "" {
+	if o.Refs.Servicer != "" && o.Refs.Servicer != was.Servicer {
 		if _, err := s.st.ClaimRef(ctx, o.Partner, "servicer", o.Refs.Servicer, o.ID); err != nil {
 			s.opt.Logger.Warn("servicer reference not indexed", "order", o.ID, "err", err)
 		}

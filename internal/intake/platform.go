@@ -46,7 +46,7 @@ func (s *Service) CreateOrder(ctx context.Context, o *model.Order) (*model.Order
 	if err := s.st.CreateOrder(ctx, o, ev); err != nil {
 		return nil, nil, err
 	}
-	s.bindRefs(ctx, o)
+	s.bindRefs(ctx, nil, o)
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, nil, o)
 	}
@@ -109,7 +109,7 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 	if err := s.st.UpdateOrder(ctx, cur, ev); err != nil {
 		return nil, nil, err
 	}
-	s.bindRefs(ctx, cur)
+	s.bindRefs(ctx, before, cur)
 	if s.opt.OnChange != nil {
 		s.opt.OnChange(ctx, before, cur)
 	}
