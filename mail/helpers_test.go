@@ -431,7 +431,7 @@ type docTranslator interface {
 
 // receiver runs tr through the one inbound path onto sink, as the gateway
 // wires the partner's real mapping.
-func receiver(tr docTranslator, sink model.Sink) Receiver {
+func receiver(tr docTranslator, sink model.Sink) inbound.Receiver {
 	return inbound.New(oneMapping{tr}, sink, &inbound.Options{Logger: quietLogger()})
 }
 

@@ -14,18 +14,6 @@ import (
 	"github.com/equus/sogateway/internal/model"
 )
 
-// Receiver is the one inbound path (internal/inbound.Service): it
-// translates a mail document (Mail.Document) with the partner's mapping and
-// commits it. A *inbound.TranslateError (the mapping refused the mail)
-// quarantines it as "untranslatable"; an item error the Sink calls
-// permanent quarantines it under its reason; any other error leaves it in
-// the inbox for a later attempt.
-type Receiver interface {
-	Receive(ctx context.Context, msg inbound.Message) ([]inbound.Result, error)
-}
-
-var _ Receiver = (*inbound.Service)(nil)
-
 // Options tune an Intake. A nil *Options means the zero value, and every zero
 // field means the default in its comment.
 type Options struct {
@@ -83,7 +71,7 @@ type Intake struct {
 	cfg      MailboxConfig
 	comp     *compiled
 	err      error // configuration error, returned by Run
-	recv     Receiver
+	recv     inbound.Receiver
 	settings map[string]string
 	store    AttachmentStore
 	log      *slog.Logger
@@ -101,9 +89,14 @@ type Intake struct {
 
 // NewIntake returns an Intake for mailbox mb (whose Name is the partner)
 // with the mapping's rules r (nil: defaults), the inbound path recv that
-// translates and commits each mail, and the attachment store (nil: attachment metadata is recorded, contents are
-// dropped). Configuration errors are reported by Run and Status.
-func NewIntake(mb MailboxConfig, r *Rules, recv Receiver, store AttachmentStore, opt *Options) *Intake {
+// translates and commits each mail (a Mail.Document), and the attachment
+// store (nil: attachment metadata is recorded, contents are dropped).
+// Configuration errors are reported by Run and Status. What recv answers
+// decides where a mail goes: a *inbound.TranslateError (the mapping refused
+// the mail) quarantines it as "untranslatable"; an item error the Sink calls
+// permanent quarantines it under its reason; any other error leaves it in
+// the inbox for a later attempt.
+func NewIntake(mb MailboxConfig, r *Rules, recv inbound.Receiver, store AttachmentStore, opt *Options) *Intake {
 	if opt == nil {
 		opt = &Options{}
 	}

@@ -8,15 +8,6 @@ import (
 	"github.com/equus/sogateway/mappings"
 )
 
-// Receiver is the one inbound path (internal/inbound.Service): it
-// translates a decoded message with the partner's mapping, commits it and
-// returns its outcome.
-type Receiver interface {
-	Receive(ctx context.Context, msg inbound.Message) ([]inbound.Result, error)
-}
-
-var _ Receiver = (*inbound.Service)(nil)
-
 // Inbound is the Backend of a partner's SOAP service: each call goes to
 // the one inbound path as the JSON document of Call.Document, identified by
 // its wsa:MessageID when it carries one (else by a digest of its content;
@@ -26,7 +17,7 @@ type Inbound struct {
 	// Partner names the mapping that reads the calls.
 	Partner string
 	// Receiver translates and commits.
-	Receiver Receiver
+	Receiver inbound.Receiver
 	// Settings are the partner's installation settings; nil means the mapping's defaults.
 	Settings map[string]string
 }

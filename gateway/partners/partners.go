@@ -68,7 +68,7 @@ type Status struct {
 // Set is the REST partners mounted on an engine.
 type Set struct {
 	reg *mappings.Registry
-	in  Receiver
+	in  inbound.Receiver
 	env func(string) string
 	opt Options
 	log *slog.Logger
@@ -106,15 +106,6 @@ type state struct {
 	settings map[string]string
 }
 
-// Receiver is the one inbound path (internal/inbound.Service): it
-// translates a decoded message with the partner's live mapping, commits
-// each item and returns the per-item outcomes.
-type Receiver interface {
-	Receive(ctx context.Context, msg inbound.Message) ([]inbound.Result, error)
-}
-
-var _ Receiver = (*inbound.Service)(nil)
-
 // Register mounts every REST route declared by the mappings in reg
 // under /partners/<partner>/… with the partner's declared auth. Each request
 // is bounded and checked, authenticated over the exact bytes received,
@@ -123,7 +114,7 @@ var _ Receiver = (*inbound.Service)(nil)
 // missing is disabled: its routes answer 404 and Status says why. A mapping
 // reload (reg.OnReload) swaps the partner's routes, auth and rules together:
 // a new partner folder's routes answer, a removed one's stop answering.
-func Register(r *gin.Engine, reg *mappings.Registry, in Receiver, env func(string) string, opt *Options) *Set {
+func Register(r *gin.Engine, reg *mappings.Registry, in inbound.Receiver, env func(string) string, opt *Options) *Set {
 	ps := &Set{reg: reg, in: in, env: env}
 	if opt != nil {
 		ps.opt = *opt
