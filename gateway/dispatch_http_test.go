@@ -23,7 +23,6 @@ import (
 	"github.com/equus/sogateway/internal/queue"
 	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/internal/testutil"
-	"github.com/equus/sogateway/mappings"
 )
 
 type dispatchRenderer struct{}
@@ -34,7 +33,7 @@ func (dispatchRenderer) Render(partner, kind string, o *model.Order, ev *model.E
 		b, _ := json.Marshal(map[string]any{"kind": kind, "order": o.ID})
 		return &dispatch.Rendered{ContentType: "application/json", Body: b}, nil
 	}
-	return nil, fmt.Errorf("test: %s: %w", kind, mappings.ErrUnknownRender)
+	return nil, fmt.Errorf("test: %s: %w", kind, dispatch.ErrUnknownRender)
 }
 
 type dispatchRig struct {

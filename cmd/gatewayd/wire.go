@@ -301,7 +301,7 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	}
 	q := queue.New(st.Client(), &queue.Options{Prefix: cfg.Redis.Prefix, LeaseFor: cfg.Dispatch.LeaseFor,
 		MaxAttempts: cfg.Dispatch.Retry.MaxAttempts, MaxAge: maxAge, Logger: log})
-	svc := dispatch.New(st, q, dispatch.MappingRenderer{Mappings: reg}, &dispatch.Options{
+	svc := dispatch.New(st, q, mappingRenderer{reg: reg}, &dispatch.Options{
 		Vendors: cfg.Vendors, Dispatch: cfg.Dispatch, Groups: cfg.Groups, Prefix: cfg.Redis.Prefix, Logger: log,
 		AdapterEnv: &adapters.Env{Attachments: adapters.DirStore{Dir: cfg.Attachments.Dir}}})
 	// The one path from "order changed" to "deliveries created".

@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"internal/intake":     {"internal/model", "internal/store"},
 	"internal/inbound":    {"internal/model", "mappings"},
 	"internal/queue":      {"internal/model"},
-	"internal/dispatch":   {"internal/model", "internal/queue", "internal/store", "adapters", "mappings", "configs"},
+	"internal/dispatch":   {"internal/model", "internal/queue", "internal/store", "adapters", "configs"},
 	"internal/console":    {"internal/model", "internal/dispatch", "internal/access", "mappings", "mail", "configs"},
 	"internal/testutil":   {"internal/model"},
 	"internal/jsonguard":  {},

@@ -23,7 +23,6 @@ import (
 	"github.com/equus/sogateway/internal/queue"
 	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/internal/testutil"
-	"github.com/equus/sogateway/mappings"
 )
 
 // fakeRenderer renders small JSON documents naming the delivery, order, event
@@ -48,7 +47,7 @@ func (fakeRenderer) Render(partner, kind string, o *model.Order, ev *model.Event
 		return &Rendered{ContentType: "text/plain", Body: []byte(fmt.Sprintf(
 			"This Vendor's system is currently undergoing maintenance. Clicking Save and Send will queue the Service Order and automatically send it when the Vendor's maintenance is complete in %s.", extra["remaining"]))}, nil
 	}
-	return nil, fmt.Errorf("fake: %s: %w", kind, mappings.ErrUnknownRender)
+	return nil, fmt.Errorf("fake: %s: %w", kind, ErrUnknownRender)
 }
 
 // vendorServer is a local test vendor: it records each request and answers

@@ -3,6 +3,8 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,9 +22,34 @@ import (
 	"github.com/equus/sogateway/mappings"
 )
 
+// mappingSet renders with real mappings, as the renderer cmd/gatewayd
+// injects does (dispatch itself does not import mappings).
 type mappingSet map[string]*mappings.Mapping
 
-func (m mappingSet) Get(p string) *mappings.Mapping { return m[p] }
+func (s mappingSet) Render(partner, kind string, o *model.Order, ev *model.Event, extra map[string]any) (*Rendered, error) {
+	if s[partner] == nil {
+		return nil, ErrNoMapping
+	}
+	out, err := s[partner].Render(kind, o, ev, extra)
+	if errors.Is(err, mappings.ErrUnknownRender) {
+		return nil, fmt.Errorf("%w: %w", ErrUnknownRender, err)
+	} else if err != nil {
+		return nil, err
+	}
+	return &Rendered{out.ContentType, out.Body, out.Subject, out.Headers}, nil
+}
+
+func (s mappingSet) Renders(partner string) ([]string, bool) {
+	if s[partner] == nil {
+		return nil, false
+	}
+	return s[partner].Renders(), true
+}
+
+func (s mappingSet) EventName(partner, t string) (string, string, bool) {
+	n, ok := s[partner].EventName(t)
+	return n.RequestType, n.Direction, ok
+}
 
 // TestWithTheEquusMapping runs Save and Send, a window, update of values and
 // pull through the shipped equus mapping instead of a fake.
@@ -32,7 +59,7 @@ func TestWithTheEquusMapping(t *testing.T) {
 		t.Fatalf("load the equus mapping: %v", err)
 	}
 	suite(t, nil, func(t *testing.T, f *fixture) {
-		f.svc = New(f.st, f.q, MappingRenderer{Mappings: mappingSet{"equus": m}}, f.opt)
+		f.svc = New(f.st, f.q, mappingSet{"equus": m}, f.opt)
 		// acmeConfig's order.message definition uses render "message", which equus lacks.
 		if w := f.svc.Status(f.ctx)["acme-movers"].Warnings; len(w) != 1 || !strings.Contains(w[0], `uses render "message", which mapping equus lacks`) {
 			t.Errorf("Status warnings = %q, want the missing message render named", w)
@@ -91,7 +118,7 @@ func TestShippedVendorConfigFitsTheEquusMapping(t *testing.T) {
 	testutil.Must(t, yaml.Unmarshal(b, &doc))
 	_, rdb := testutil.MiniRedis(t)
 	env := &adapters.Env{LookupEnv: func(string) (string, bool) { return "set", true }}
-	svc := New(store.New(rdb, nil), queue.New(rdb, nil), MappingRenderer{Mappings: mappingSet{"equus": m}},
+	svc := New(store.New(rdb, nil), queue.New(rdb, nil), mappingSet{"equus": m},
 		&Options{Vendors: doc.Vendors, Dispatch: doc.Dispatch, AdapterEnv: env, Logger: quiet()})
 	st, ok := svc.Status(context.Background())["acme-movers"]
 	if !ok || !st.Available || len(st.Warnings) != 0 {

@@ -13,7 +13,7 @@ import (
 )
 
 // EventNamer is implemented by renderers that know a mapping's own name for a
-// canonical event (MappingRenderer does): SSP7 calls order.submitted
+// canonical event (the mapping renderer cmd/gatewayd injects does): SSP7 calls order.submitted
 // "Submit Request" with Direction "Out". Route records both on the events it
 // sends.
 type EventNamer interface {

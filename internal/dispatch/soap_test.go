@@ -47,7 +47,7 @@ func TestSOAPProviderWithTheSSP7Mapping(t *testing.T) {
 	ctx := context.Background()
 	st := store.New(rdb, nil)
 	clk := &queue.OffsetClock{}
-	svc := New(st, queue.New(rdb, &queue.Options{Clock: clk, Logger: quiet()}), MappingRenderer{Mappings: mappingSet{"ssp7": m}}, &Options{
+	svc := New(st, queue.New(rdb, &queue.Options{Clock: clk, Logger: quiet()}), mappingSet{"ssp7": m}, &Options{
 		Vendors: map[string]configs.VendorConfig{"servicedesk": {
 			Mapping: "ssp7", Transport: "soap", Endpoint: srv.URL, SOAP: configs.SOAPConfig{Action: "http://tempuri.org/TaskEvent"},
 			Permissions: configs.PermissionSet{ServiceTypes: []string{"*"}},

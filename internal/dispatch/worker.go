@@ -13,7 +13,6 @@ import (
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/queue"
-	"github.com/equus/sogateway/mappings"
 )
 
 // Run starts the senders of every vendor that is pushed to (dispatch.workers,
@@ -199,12 +198,12 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 		// An email prefers the mapping's <kind>_email render (subject and text).
 		out, err = s.r.Render(v.cfg.Mapping, p.Render+"_email", o, p.Event, extra)
 	}
-	if out == nil && (err == nil || errors.Is(err, mappings.ErrUnknownRender)) {
+	if out == nil && (err == nil || errors.Is(err, ErrUnknownRender)) {
 		out, err = s.r.Render(v.cfg.Mapping, p.Render, o, p.Event, extra)
 	}
 	if err != nil {
 		msg := "render " + p.Render + ": " + err.Error()
-		if errors.Is(err, mappings.ErrUnknownRender) || errors.Is(err, model.ErrNotFound) {
+		if errors.Is(err, ErrUnknownRender) || errors.Is(err, model.ErrNotFound) {
 			s.bury(ctx, v, l, rec, msg)
 		} else {
 			s.retryBackoff(ctx, v, l, rec, 0, msg)
