@@ -33,9 +33,10 @@ func CLIValidate(dir string, stdout, stderr io.Writer) int {
 
 // CLITest runs every golden fixture under dir and prints a readable diff for
 // each failure, then checks that every kind and render has a fixture
-// (Coverage). With update it writes the want files that are missing or
-// differ instead of failing on them. It returns 0 when all pass, else 1.
-func CLITest(dir string, update bool, stdout, stderr io.Writer) int {
+// (Coverage). SOAP and mail fixtures are read by rd. With update it writes
+// the want files that are missing or differ instead of failing on them. It
+// returns 0 when all pass, else 1.
+func CLITest(dir string, rd Readers, update bool, stdout, stderr io.Writer) int {
 	s, err := Load(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -51,7 +52,7 @@ func CLITest(dir string, update bool, stdout, stderr io.Writer) int {
 	results := make([]FixtureResult, 0, len(fx))
 	for _, f := range fx {
 		name := f.Partner + "/" + f.Name
-		r := CheckFixture(s.Get(f.Partner), f, update)
+		r := CheckFixture(s.Get(f.Partner), rd, f, update)
 		results = append(results, r)
 		switch {
 		case r.Diff != "":
@@ -84,8 +85,9 @@ func CLITest(dir string, update bool, stdout, stderr io.Writer) int {
 // every item translated, 1 when any failed (the result is printed either
 // way), 2 for an unknown partner. The input is a JSON
 // body or an envelope {"protocol","route","operation","headers","params","settings","body"};
-// a SOAP envelope (XML) or a raw email is accepted too.
-func CLITranslate(dir, partner string, explain bool, out string, stdin io.Reader, stdout, stderr io.Writer) int {
+// a SOAP envelope (XML) or a raw email is accepted too, read by rd as
+// production reads it.
+func CLITranslate(dir, partner string, rd Readers, explain bool, out string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s, err := Load(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -116,7 +118,7 @@ func CLITranslate(dir, partner string, explain bool, out string, stdin io.Reader
 		}
 		result = viewRendered(r)
 	} else {
-		in, err := sniffInput(m, data)
+		in, err := sniffInput(m, rd, data)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
@@ -143,15 +145,17 @@ func CLITranslate(dir, partner string, explain bool, out string, stdin io.Reader
 	return code
 }
 
-func sniffInput(m *Mapping, data []byte) (Input, error) {
+// sniffInput reads data by its first bytes: XML through rd's SOAP reader,
+// JSON as a body or an envelope, anything else through rd's mail reader.
+func sniffInput(m *Mapping, rd Readers, data []byte) (Input, error) {
 	t := strings.TrimSpace(string(data[:min(len(data), 512)]))
 	switch {
 	case strings.HasPrefix(t, "<"):
-		return SOAPInput(m, data)
+		return rd.soap(m, data)
 	case strings.HasPrefix(t, "{") || strings.HasPrefix(t, "["):
 		return parseInput(data)
 	}
-	return MailInput(m, data)
+	return rd.mail(m, data)
 }
 
 // CLIUsage is the synopsis of the mappings subcommands.
@@ -164,10 +168,10 @@ DIR defaults to the mappings folder (GATEWAY_MAPPINGS_DIR, else ./mappings).
 `
 
 // CLIMain runs "mappings validate|test|translate" with args (after "mappings")
-// and returns the exit code; cmd/gatewayd may call it instead of wiring the
-// three entry points itself. defDir is used when no DIR is given. -h or
-// --help prints the usage and returns 0.
-func CLIMain(args []string, defDir string, stdin io.Reader, stdout, stderr io.Writer) int {
+// and returns the exit code; cmd/gatewayd calls it with the production
+// readers (rd) instead of wiring the three entry points itself. defDir is
+// used when no DIR is given. -h or --help prints the usage and returns 0.
+func CLIMain(args []string, defDir string, rd Readers, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, CLIUsage)
 		return 2
@@ -220,7 +224,7 @@ func CLIMain(args []string, defDir string, stdin io.Reader, stdout, stderr io.Wr
 		if code, ok := parse(fs, args[1:]); !ok {
 			return code
 		}
-		return CLITest(dirArg(fs), *update, stdout, stderr)
+		return CLITest(dirArg(fs), rd, *update, stdout, stderr)
 	case "translate":
 		fs := newFlags("translate", "translate --partner P [--explain] [--out RENDER] [--dir DIR] < input")
 		partner := fs.String("partner", "", "partner whose mapping translates the input")
@@ -234,7 +238,7 @@ func CLIMain(args []string, defDir string, stdin io.Reader, stdout, stderr io.Wr
 			fmt.Fprintln(stderr, "mappings translate: --partner is required")
 			return 2
 		}
-		return CLITranslate(*dir, *partner, *explain, *out, stdin, stdout, stderr)
+		return CLITranslate(*dir, *partner, rd, *explain, *out, stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown mappings command %q (validate, test, translate)\n", args[0])
 	return 2

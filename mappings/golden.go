@@ -101,7 +101,10 @@ func viewBatch(b *Batch, keepVersion bool) batchView {
 
 func viewError(err error) *errorView {
 	kind := "error"
+	var re *ReadError
 	switch {
+	case errors.As(err, &re):
+		kind = "unreadable"
 	case errors.Is(err, model.ErrRefused):
 		kind = "refused"
 	case errors.Is(err, model.ErrInvalid):
@@ -116,6 +119,16 @@ type renderCase struct {
 	Order  *model.Order   `json:"order"`
 	Event  *model.Event   `json:"event,omitempty"`
 	Extra  map[string]any `json:"extra,omitempty"`
+}
+
+func decodeRenderCase(data []byte) (renderCase, error) {
+	var rc renderCase
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rc); err != nil {
+		return rc, fmt.Errorf("mappings: render input: %w", err)
+	}
+	return rc, nil
 }
 
 type renderedView struct {
@@ -167,8 +180,11 @@ func Fixtures(dir string) ([]Fixture, error) {
 }
 
 // RunFixture runs one golden case with m and returns the actual result as
-// indented JSON, ready to compare with the want file.
-func RunFixture(m *Mapping, f Fixture) ([]byte, error) {
+// indented JSON, ready to compare with the want file. SOAP (.input.xml) and
+// mail (.input.eml) inputs are read by rd, as production reads them; a
+// message the reader refuses (*ReadError) is the result, an error of kind
+// "unreadable".
+func RunFixture(m *Mapping, rd Readers, f Fixture) ([]byte, error) {
 	data, err := os.ReadFile(f.Input)
 	if err != nil {
 		return nil, fmt.Errorf("mappings: fixture: %w", err)
@@ -176,10 +192,8 @@ func RunFixture(m *Mapping, f Fixture) ([]byte, error) {
 	var result any
 	switch {
 	case strings.HasSuffix(f.Input, ".render.json"):
-		var rc renderCase
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rc); err != nil {
+		rc, err := decodeRenderCase(data)
+		if err != nil {
 			return nil, fmt.Errorf("mappings: fixture %s: %w", f.Input, err)
 		}
 		r, err := m.Render(rc.Render, rc.Order, rc.Event, rc.Extra)
@@ -192,11 +206,15 @@ func RunFixture(m *Mapping, f Fixture) ([]byte, error) {
 		var in Input
 		switch {
 		case strings.HasSuffix(f.Input, ".input.xml"):
-			in, err = SOAPInput(m, data)
+			in, err = rd.soap(m, data)
 		case strings.HasSuffix(f.Input, ".input.eml"):
-			in, err = MailInput(m, data)
+			in, err = rd.mail(m, data)
 		default:
 			in, err = parseInput(data)
+		}
+		var re *ReadError
+		if errors.As(err, &re) {
+			return indentJSON(map[string]any{"error": viewError(err)})
 		}
 		if err != nil {
 			return nil, err
@@ -231,15 +249,16 @@ type FixtureResult struct {
 // ErrNoWantFile is returned (wrapped) for a fixture whose .want.json does not exist yet.
 var ErrNoWantFile = errors.New("no want file")
 
-// CheckFixture runs one golden case with m and compares it with its want
-// file; with update it writes the want file when it is missing or differs.
-func CheckFixture(m *Mapping, f Fixture, update bool) FixtureResult {
+// CheckFixture runs one golden case with m (and rd, see RunFixture) and
+// compares it with its want file; with update it writes the want file when
+// it is missing or differs.
+func CheckFixture(m *Mapping, rd Readers, f Fixture, update bool) FixtureResult {
 	r := FixtureResult{Fixture: f}
 	if m == nil {
 		r.Err = fmt.Errorf("partner %s has no loaded mapping", f.Partner)
 		return r
 	}
-	got, err := RunFixture(m, f)
+	got, err := RunFixture(m, rd, f)
 	if err != nil {
 		r.Err = err
 		return r

@@ -57,8 +57,8 @@ func (c *Call) Digest() string {
 
 // Document returns the call as the JSON document the mappings translate:
 // {"operation": ..., "params": {...}, "username": ...}. Parameters declared
-// int are JSON numbers and boolean JSON booleans, as mappings.SOAPInput reads
-// fixtures; the others are strings.
+// int are JSON numbers and boolean JSON booleans, as the mapping reads them;
+// the others are strings.
 func (c *Call) Document() []byte {
 	params := make(map[string]any, len(c.Params))
 	for k, v := range c.Params {

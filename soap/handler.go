@@ -303,15 +303,10 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action, 
 		}
 		return call, &Fault{Code: CodeClient, Reason: ReasonMalformed, Text: "the request body could not be read", Err: err}
 	}
-	body, f = toUTF8(body, charset)
+	env, f := readEnvelope(call, body, charset, h.opt.MaxDepth)
 	if f != nil {
 		return call, f
 	}
-	env, err := parseEnvelope(body, h.opt.MaxDepth)
-	if err != nil {
-		return call, parseFault(err)
-	}
-	call.Raw = env.redact(body)
 	if version != "" && env.version != version {
 		call.Version = version
 		return call, &Fault{Code: CodeVersionMismatch, Reason: ReasonVersionMismatch, Err: ErrVersionMismatch,
@@ -336,17 +331,38 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, version, action, 
 	if call.Username == "" {
 		return call, authFault(fmt.Errorf("%w: send HTTP Basic credentials or a WS-Security UsernameToken", ErrAuth))
 	}
-	op, f := h.dispatch(action, env)
+	return call, h.c.bind(call, action, env)
+}
+
+// readEnvelope turns body into UTF-8 (charset, else the XML declaration's
+// encoding) and parses its envelope; it sets call.Raw (passwords redacted).
+func readEnvelope(call *Call, body []byte, charset string, maxDepth int) (*envelope, *Fault) {
+	body, f := toUTF8(body, charset)
 	if f != nil {
-		return call, f
+		return nil, f
+	}
+	env, err := parseEnvelope(body, maxDepth)
+	if err != nil {
+		return nil, parseFault(err)
+	}
+	call.Raw = env.redact(body)
+	return env, nil
+}
+
+// bind finds the operation of env (by action, else by the Body's element)
+// and checks its parameters against the contract, filling call.
+func (c *Contract) bind(call *Call, action string, env *envelope) *Fault {
+	op, f := c.dispatch(action, env)
+	if f != nil {
+		return f
 	}
 	call.Operation, call.op = op.Name, op
-	params, err := validateParams(op, env.params, h.c.Namespace)
+	params, err := validateParams(op, env.params, c.Namespace)
 	if err != nil {
-		return call, paramFault(err)
+		return paramFault(err)
 	}
 	call.Params = params
-	return call, nil
+	return nil
 }
 
 // writeGrace is how long writing an answer may take once it is ready.
@@ -377,32 +393,32 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 
 // dispatch finds the operation by SOAPAction or, when none was sent, by the
 // Body's operation element.
-func (h *Handler) dispatch(action string, env *envelope) (*Operation, *Fault) {
+func (c *Contract) dispatch(action string, env *envelope) (*Operation, *Fault) {
 	var op *Operation
 	if action != "" {
-		for i := range h.c.Operations {
-			cand := &h.c.Operations[i]
-			if action == h.c.Action(cand.Name) || action == cand.Name {
+		for i := range c.Operations {
+			cand := &c.Operations[i]
+			if action == c.Action(cand.Name) || action == cand.Name {
 				op = cand
 				break
 			}
 		}
 		if op == nil {
 			return nil, &Fault{Code: CodeClient, Reason: ReasonUnknownOperation,
-				Text: fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s. Operations: %s", action, h.c.names())}
+				Text: fmt.Sprintf("Server did not recognize the value of HTTP Header SOAPAction: %s. Operations: %s", action, c.names())}
 		}
-		if env.op.Local != op.Name || env.op.Space != h.c.Namespace {
+		if env.op.Local != op.Name || env.op.Space != c.Namespace {
 			return nil, &Fault{Code: CodeClient, Reason: ReasonActionMismatch, Element: env.op.Local,
 				Text: fmt.Sprintf("the SOAPAction %s names operation %s but the Body holds element %s; expected {%s}%s",
-					action, op.Name, qname(env.op), h.c.Namespace, op.Name)}
+					action, op.Name, qname(env.op), c.Namespace, op.Name)}
 		}
 		return op, nil
 	}
-	op, ok := h.c.operation(env.op.Local)
-	if !ok || env.op.Space != h.c.Namespace {
+	op, ok := c.operation(env.op.Local)
+	if !ok || env.op.Space != c.Namespace {
 		return nil, &Fault{Code: CodeClient, Reason: ReasonUnknownOperation, Element: env.op.Local,
 			Text: fmt.Sprintf("element %s is not an operation of %s; operations (namespace %s): %s",
-				qname(env.op), h.c.Service, h.c.Namespace, h.c.names())}
+				qname(env.op), c.Service, c.Namespace, c.names())}
 	}
 	return op, nil
 }

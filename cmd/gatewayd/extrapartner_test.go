@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/equus/sogateway/internal/readers"
 	"github.com/equus/sogateway/internal/testutil"
 	"github.com/equus/sogateway/mappings"
 )
@@ -52,7 +53,7 @@ func TestExtraPartnerFolder(t *testing.T) {
 	os.WriteFile(filepath.Join(acme, "fixtures", "job_created.input.json"), []byte(`{"eventId":"e-1","type":"job.created","job":{"id":"J-1","ref":"WO-1","site":"Austin"}}`), 0o644)
 	os.WriteFile(filepath.Join(acme, "fixtures", "job_note.input.json"), []byte(`{"eventId":"e-2","type":"job.note","job":{"ref":"WO-1","note":"on site"}}`), 0o644)
 	var out strings.Builder
-	if code := mappings.CLIMain([]string{"test", "-update", filepath.Join(dst, "mappings")}, "", nil, &out, &out); code != 0 {
+	if code := mappings.CLIMain([]string{"test", "-update", filepath.Join(dst, "mappings")}, "", readers.Production(), nil, &out, &out); code != 0 {
 		t.Fatalf("mappings test -update with the acme folder = %d:\n%s", code, out.String())
 	}
 	cmd := exec.Command("go", "test", "-count=1", "-skip", "TestExtraPartnerFolder", "./...")

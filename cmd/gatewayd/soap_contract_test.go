@@ -25,7 +25,7 @@ func TestSOAPContractOneTruth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := contractOf(m.Spec().SOAP)
+	served := soap.ContractOf(m.Spec().SOAP)
 	if def := soap.DefaultContract(); !reflect.DeepEqual(served, def) {
 		t.Errorf("soap.DefaultContract() = %+v,\nthe ssp7 mapping serves %+v", def, served)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/queue"
+	"github.com/equus/sogateway/internal/readers"
 	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/mail"
 	"github.com/equus/sogateway/mappings"
@@ -174,21 +175,6 @@ func (s *soapMount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cur.h.ServeHTTP(w, r)
 }
 
-func contractOf(spec *mappings.SOAPSpec) soap.Contract {
-	c := soap.Contract{Service: spec.Service, Namespace: spec.Namespace, Path: spec.Path}
-	for _, op := range spec.Operations {
-		o := soap.Operation{Name: op.Name, Doc: op.Doc, Result: op.Result}
-		for _, p := range op.Params {
-			o.Params = append(o.Params, soap.Param{Name: p.Name, Type: p.Type, Required: p.Required, MaxLength: p.MaxLength})
-		}
-		c.Operations = append(c.Operations, o)
-	}
-	if c.Path == "" {
-		c.Path = soap.DefaultPath
-	}
-	return c
-}
-
 // wireSOAP mounts the SOAP service of every mapping that declares one.
 func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *mappings.Registry, inb *inbound.Service, st *store.Store) {
 	for _, name := range reg.Names() {
@@ -211,15 +197,15 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 			if uerr != nil {
 				return gateway.CheckResult{OK: true, Warn: "every call is refused: " + uerr.Error()}
 			}
-			return gateway.CheckResult{OK: true, Detail: map[string]any{"path": contractOf(spec.SOAP).Path}}
+			return gateway.CheckResult{OK: true, Detail: map[string]any{"path": soap.ContractOf(spec.SOAP).Path}}
 		})
 		backend := &soap.Inbound{Partner: name, Receiver: inb, Settings: cfg.Partners[name].Settings}
 		mount := &soapMount{partner: name, reg: reg, log: log, build: func(m *mappings.Mapping) (http.Handler, error) {
-			return soap.NewHandler(contractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log,
+			return soap.NewHandler(soap.ContractOf(m.Spec().SOAP), backend, &soap.Options{Users: users, Logger: log,
 				MaxBodyBytes: cfg.Server.MaxBodyBytes, Nonces: nonceCache{st}, ReadTimeout: cfg.Server.ReadTimeout,
 				PublicURL: cfg.Server.PublicURL, TrustedProxies: cfg.Server.TrustedPrefixes()})
 		}}
-		contract := contractOf(spec.SOAP)
+		contract := soap.ContractOf(spec.SOAP)
 		path := contract.Path
 		h := gin.WrapH(mount)
 		gw.Engine().Any(path, h)
@@ -231,15 +217,6 @@ func wireSOAP(cfg *configs.Config, log *slog.Logger, gw *gateway.Gateway, reg *m
 			"get":  map[string]any{"summary": "?WSDL serves the WSDL; ?op=Name a help page", "responses": map[string]any{"200": map[string]any{"description": "WSDL or help page"}}},
 		}})
 	}
-}
-
-func rulesOf(spec *mappings.MailSpec) *mail.Rules {
-	r := &mail.Rules{TagPattern: spec.Tags, Limits: mail.Limits{MaxAttachments: spec.Limits.MaxAttachments,
-		MaxAttachmentBytes: spec.Limits.MaxAttachmentBytes, MaxTotalBytes: spec.Limits.MaxTotalBytes, AllowedTypes: spec.Limits.AllowedTypes}}
-	for _, m := range spec.Matchers {
-		r.Matchers = append(r.Matchers, mail.Matcher{Name: m.Name, Source: m.Source, Pattern: m.Pattern, Group: m.Group, Last: m.Pick == "last"})
-	}
-	return r
 }
 
 // wireMail starts a mail intake per partner mailbox and returns them.
@@ -277,7 +254,7 @@ func wireMail(ctx context.Context, w *wired, cfg *configs.Config, log *slog.Logg
 		}
 		in := mail.NewIntake(mail.MailboxConfig{Name: name, Addr: mb.Addr, User: mb.User, Password: mail.Secret(mb.Password.Reveal()),
 			TLS: mail.TLSMode(mb.TLS), Inbox: mb.Inbox, Processed: mb.Processed, Quarantine: mb.Quarantine, PollInterval: mb.PollInterval},
-			rulesOf(m.Spec().Mail), inb, &mail.DirStore{Dir: cfg.Attachments.Dir}, &mail.Options{Logger: log, Settings: p.Settings})
+			mail.RulesOf(m.Spec().Mail), inb, &mail.DirStore{Dir: cfg.Attachments.Dir}, &mail.Options{Logger: log, Settings: p.Settings})
 		intakes = append(intakes, in)
 		gw.AddCheck("mail."+name, func(context.Context) gateway.CheckResult {
 			st := in.Status()
@@ -344,5 +321,5 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 }
 
 func runMappings(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return mappings.CLIMain(args, envOr("GATEWAY_MAPPINGS_DIR", "mappings"), stdin, stdout, stderr)
+	return mappings.CLIMain(args, envOr("GATEWAY_MAPPINGS_DIR", "mappings"), readers.Production(), stdin, stdout, stderr)
 }

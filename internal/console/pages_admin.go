@@ -11,6 +11,7 @@ import (
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/access"
 	"github.com/equus/sogateway/internal/dispatch"
+	"github.com/equus/sogateway/internal/readers"
 	"github.com/equus/sogateway/mappings"
 )
 
@@ -62,7 +63,7 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 			v.Error, status = "Paste a payload to translate.", http.StatusUnprocessableEntity
 		default:
 			v.Version = m.Version()
-			out, err := mappings.TranslateExplained(m, []byte(v.Payload))
+			out, err := mappings.TranslateExplained(m, readers.Production(), []byte(v.Payload))
 			if err != nil {
 				// The author asked for the mapping's verdict: its own message
 				// (rule and line included) is the answer, as in the CLI.
