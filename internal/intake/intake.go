@@ -130,7 +130,7 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		out, err := s.try(ctx, in, store.Fence{Key: key, UntilChanged: untilChanged})
+		out, err := s.try(ctx, in, store.Fence{Key: key, UntilChanged: untilChanged, Answer: true})
 		if errors.Is(err, model.ErrVersionConflict) || errors.Is(err, store.ErrExists) {
 			continue
 		}
@@ -144,6 +144,9 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		}
 		if out.Unchanged {
 			return out, nil // nothing was written, so there is no answer to keep
+		}
+		if !out.Created {
+			return out, nil // an update stored its answer with its commit (Fence.Answer)
 		}
 		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied, Version: out.Order.Version})
 		if untilChanged {

@@ -60,6 +60,12 @@ func (x *Index) Apply(ctx context.Context, o *model.Order) error {
 	return nil
 }
 
+// ApplyIn queues Apply in p (the commit's publishing pipeline); its failure
+// shows only in p's results and leaves the mark for Repair.
+func (x *Index) ApplyIn(ctx context.Context, p redis.Pipeliner, o *model.Order) {
+	_ = x.apply(ctx, p, o)
+}
+
 func (x *Index) apply(ctx context.Context, c redis.Scripter, o *model.Order) error {
 	at := o.UpdatedAt
 	if at.IsZero() {

@@ -158,10 +158,10 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 		return fmt.Errorf("store: create order %s: %w", o.ID, err)
 	}
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
-	s.index(ctx, o)
 	s.publishFresh(ctx, o.ID, 0, 1, []string{string(evDoc)}, []string{ev.ID}, []string{string(ev.Type)},
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.orderIndex(), redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.ID})
+			s.indexIn(ctx, p, o)
 		})
 	return nil
 }
@@ -331,6 +331,12 @@ type Fence struct {
 	// after another change means it again); leave it false for partner
 	// message ids, which are duplicates forever.
 	UntilChanged bool
+	// Answer also stores Value as the message's answer under Key once the
+	// update is committed, in the round trip that publishes it: replacing
+	// any earlier one when UntilChanged (SetAnswer), else only when none is
+	// stored (RememberAnswer). A failure to store it leaves the fence, which
+	// still holds.
+	Answer bool
 }
 
 // UpdateOrder writes o if its Version is still the stored one, appends evs and
@@ -397,7 +403,14 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		return &DuplicateError{Value: v}
 	}
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
-	s.index(ctx, o)
+	// What follows the commit (index, the message's answer) rides in the
+	// round trip that publishes its events.
+	after := func(p redis.Pipeliner) {
+		s.indexIn(ctx, p, o)
+		if f.Answer && fk != "" {
+			s.answerIn(ctx, p, fk, fv, f.UntilChanged)
+		}
+	}
 	if len(evs) > 0 && len(arr) == 4 {
 		pub, _ := arr[2].(int64)
 		n, _ := arr[3].(int64)
@@ -405,7 +418,11 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		for i, ev := range evs {
 			docs[i], ids[i], types[i] = string(evDocs[i]), ev.ID, string(ev.Type)
 		}
-		s.publishFresh(ctx, o.ID, pub, n, docs, ids, types, nil)
+		s.publishFresh(ctx, o.ID, pub, n, docs, ids, types, after)
+	} else {
+		p := s.rdb.Pipeline()
+		after(p)
+		_, _ = p.Exec(ctx)
 	}
 	return nil
 }
@@ -454,6 +471,16 @@ func (s *Store) AppendEvent(ctx context.Context, ev *model.Event) error {
 		}
 	}
 	return fmt.Errorf("store: append event to %s: %w", ev.OrderID, model.ErrVersionConflict)
+}
+
+// answerIn queues storing answer under key in p, as SetAnswer (replace) or
+// RememberAnswer (only when none is stored) would.
+func (s *Store) answerIn(ctx context.Context, p redis.Pipeliner, key, answer string, replace bool) {
+	if replace {
+		p.Set(ctx, s.k.idem(key), answer, s.ttl)
+	} else {
+		p.SetNX(ctx, s.k.idem(key), answer, s.ttl)
+	}
 }
 
 // SetAnswer stores (replacing) the answer to an inbound message under key for

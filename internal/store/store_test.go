@@ -84,6 +84,34 @@ func TestFenceRefusesSecondApplication(t *testing.T) {
 	})
 }
 
+// TestFenceAnswerRidesWithTheCommit: Fence.Answer stores the message's
+// answer with the commit (first one kept for a message id, replaced for a
+// digest), and a refused update stores none.
+func TestFenceAnswerRidesWithTheCommit(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		o, ev := newOrder("o7")
+		testutil.Must(t, s.CreateOrder(ctx, o, ev))
+		testutil.Must(t, s.SetAnswer(ctx, "emg:kept", []byte("earlier")))
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "a", Type: model.EventOrderUpdated}}, store.Fence{Key: "emg:kept", Value: "later", Answer: true}))
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "b", Type: model.EventOrderUpdated}}, store.Fence{Key: "emg:msg", Value: "first", Answer: true}))
+		testutil.Must(t, s.UpdateOrderFenced(ctx, o, nil, store.Fence{Key: "sha256:d", Value: "digest", UntilChanged: true, Answer: true}))
+		stale := *o
+		stale.Version = 1
+		if err := s.UpdateOrderFenced(ctx, &stale, []*model.Event{{ID: "c"}}, store.Fence{Key: "emg:stale", Value: "x", Answer: true}); !errors.Is(err, model.ErrVersionConflict) {
+			t.Fatalf("stale update = %v, want a version conflict", err)
+		}
+		for key, want := range map[string]string{"emg:kept": "earlier", "emg:msg": "first", "sha256:d": "digest", "emg:stale": ""} {
+			got, err := s.Answer(ctx, key)
+			testutil.Must(t, err)
+			if string(got) != want {
+				t.Errorf("Answer(%s) = %q, want %q", key, got, want)
+			}
+		}
+	})
+}
+
 func TestDigestFenceAppliesAgainAfterAChange(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
