@@ -39,7 +39,7 @@ func lf(raw []byte) string { return strings.ReplaceAll(string(raw), "\r\n", "\n"
 
 // TestReadInputIsWhatTheIntakeHandsOver: every ssp7 mail fixture that
 // ReadInput accepts reaches the inbound path from a real Intake (on the
-// memory IMAP server, with the rules of the ssp7 mapping) as the very same
+// memory IMAP server and on Dovecot, with the rules of the ssp7 mapping) as the very same
 // Input, so a fixture's result is production's; the ones ReadInput refuses
 // are quarantined by the Intake for the same reason.
 func TestReadInputIsWhatTheIntakeHandsOver(t *testing.T) {
@@ -52,46 +52,50 @@ func TestReadInputIsWhatTheIntakeHandsOver(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no ssp7 mail fixtures")
 	}
-	srv := memServer(t, true)
-	adm := newAdmin(t, srv)
-	adm.create(testInbox)
-	want := map[string]mappings.Input{}
-	names := map[string]string{}   // raw -> file
-	refused := map[string]string{} // file -> reason
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := ReadInput(m, raw)
-		var re *mappings.ReadError
-		switch {
-		case errors.As(err, &re):
-			refused[filepath.Base(f)] = re.Reason
-		case err != nil:
-			t.Fatalf("ReadInput(%s) = %v", f, err)
-		default:
-			want[lf(raw)] = in
-			names[lf(raw)] = filepath.Base(f)
-		}
-		adm.append(testInbox, raw)
-	}
-	rec := &recordingReceiver{seen: map[string]mappings.Input{}}
-	in := NewIntake(testConfig(srv), RulesOf(m.Spec().Mail), rec, nil, &Options{Logger: quietLogger()})
-	startIntake(t, in)
-	eventually(t, "every mail read", func() bool {
-		return rec.count() == len(want) && adm.count("Quarantine") == len(refused)
-	})
-	for raw, w := range want {
-		got := rec.seen[raw]
-		if got.Protocol != w.Protocol || string(got.Body) != string(w.Body) {
-			t.Errorf("%s: the Intake hands over\n%s\nReadInput gives\n%s", names[raw], got.Body, w.Body)
-		}
-	}
-	st := in.Status()
-	for f, reason := range refused {
-		if st.QuarantinedBy[reason] == 0 {
-			t.Errorf("%s: ReadInput refuses it as %s, the Intake quarantined %v", f, reason, st.QuarantinedBy)
-		}
+	for _, sv := range []int{0, 2} { // the memory server and, in the integration run, Dovecot
+		t.Run(servers[sv].name, func(t *testing.T) {
+			srv := servers[sv].new(t)
+			adm := newAdmin(t, srv)
+			adm.create(testInbox)
+			want := map[string]mappings.Input{}
+			names := map[string]string{}   // raw -> file
+			refused := map[string]string{} // file -> reason
+			for _, f := range files {
+				raw, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in, err := ReadInput(m, raw)
+				var re *mappings.ReadError
+				switch {
+				case errors.As(err, &re):
+					refused[filepath.Base(f)] = re.Reason
+				case err != nil:
+					t.Fatalf("ReadInput(%s) = %v", f, err)
+				default:
+					want[lf(raw)] = in
+					names[lf(raw)] = filepath.Base(f)
+				}
+				adm.append(testInbox, raw)
+			}
+			rec := &recordingReceiver{seen: map[string]mappings.Input{}}
+			in := NewIntake(testConfig(srv), RulesOf(m.Spec().Mail), rec, nil, &Options{Logger: quietLogger()})
+			startIntake(t, in)
+			eventually(t, "every mail read", func() bool {
+				return rec.count() == len(want) && adm.count("Quarantine") == len(refused)
+			})
+			for raw, w := range want {
+				got := rec.seen[raw]
+				if got.Protocol != w.Protocol || string(got.Body) != string(w.Body) {
+					t.Errorf("%s: the Intake hands over\n%s\nReadInput gives\n%s", names[raw], got.Body, w.Body)
+				}
+			}
+			st := in.Status()
+			for f, reason := range refused {
+				if st.QuarantinedBy[reason] == 0 {
+					t.Errorf("%s: ReadInput refuses it as %s, the Intake quarantined %v", f, reason, st.QuarantinedBy)
+				}
+			}
+		})
 	}
 }
