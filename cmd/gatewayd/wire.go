@@ -85,6 +85,9 @@ func wire(ctx context.Context, cfg *configs.Config, log *slog.Logger, gw *gatewa
 		settings[name] = p.Settings
 	}
 	inb := inbound.New(inbound.Registry{Reg: reg}, in, &inbound.Options{Logger: log})
+	if err := gw.Registry().Register(inb.Collector()); err != nil {
+		return nil, fmt.Errorf("inbound metrics: %w", err)
+	}
 	ps := partners.Register(gw.Engine(), reg, inb, os.Getenv, &partners.Options{
 		Settings: settings, Logger: log, MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Replay:     partnerauth.NewRedisReplay(st.Client()),
@@ -291,6 +294,21 @@ func wireDispatch(ctx context.Context, w *wired, cfg *configs.Config, log *slog.
 	gw.AddOpenAPIPaths(gateway.IntegrationOpenAPIPaths())
 	gateway.RegisterDispatch(gw.Engine().Group("/v1"), gw.Engine().Group("/partners"), svc, gw.Recorder())
 	gw.SetVendorsOf(svc.VendorsOf)
+	// A partner may address its own orders and those sent to it: to a vendor
+	// of its name or to one its mapping serves (ssp7-provider: ssp7).
+	in.SetSentTo(func(ctx context.Context, orderID string) ([]string, error) {
+		vs, err := svc.VendorsOf(ctx, orderID)
+		if len(vs) == 0 {
+			return vs, err
+		}
+		cfgs := svc.VendorConfigs()
+		for _, v := range vs {
+			if c, ok := cfgs[v]; ok && c.Mapping != "" {
+				vs = append(vs, c.Mapping)
+			}
+		}
+		return vs, err
+	})
 	// An order's partner is a mapped partner or a vendor (acme-movers is served
 	// by the equus mapping); both lists are live (reloads, catalog changes).
 	gw.SetPartners(func() []string {

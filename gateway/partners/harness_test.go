@@ -200,10 +200,22 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 	switch {
 	case t.OrderID != "":
 		cur = f.orders[t.OrderID]
+		if cur != nil && cur.Partner != in.Partner {
+			// Another partner's order is not found (intake.Service does the same).
+			return nil, &model.NotOwnedError{Err: fmt.Errorf("fake: order %+v: %w", t, model.ErrNotFound), OrderID: cur.ID, Owner: cur.Partner}
+		}
 	case t.Servicer != "" && f.refs[in.Partner+"/servicer/"+t.Servicer] != "":
 		cur = f.orders[f.refs[in.Partner+"/servicer/"+t.Servicer]]
 	case t.Requestor != "":
 		cur = f.orders[f.refs[in.Partner+"/requestor/"+t.Requestor]]
+	}
+	if cur == nil && t.OrderID == "" && t.Requestor != "" {
+		// A task reference may be the gateway's own order id (intake.Service).
+		if o := f.orders[t.Requestor]; o != nil && o.Partner == in.Partner {
+			cur = o
+		} else if o != nil && (!t.Create || in.Require.Exists) {
+			return nil, &model.NotOwnedError{Err: fmt.Errorf("fake: order %+v: %w", t, model.ErrNotFound), OrderID: o.ID, Owner: o.Partner}
+		}
 	}
 	created := false
 	if cur == nil || (cur.Status == model.StatusDeleted && t.Recreate) {
@@ -331,6 +343,7 @@ type rig struct {
 	t      testing.TB
 	engine *gin.Engine
 	set    *Set
+	inb    *inbound.Service
 	b      *backend
 	ks     *keyset
 	logs   fmt.Stringer
@@ -357,8 +370,9 @@ func newRig(t testing.TB, b *backend, env map[string]string, opt *Options) *rig 
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	}
-	set := Register(e, reg, inbound.New(inbound.Registry{Reg: reg}, b.sink, nil), func(k string) string { return env[k] }, opt)
-	r := &rig{t: t, engine: e, set: set, b: b, ks: ks, logs: logs}
+	inb := inbound.New(inbound.Registry{Reg: reg}, b.sink, &inbound.Options{Logger: opt.Logger})
+	set := Register(e, reg, inb, func(k string) string { return env[k] }, opt)
+	r := &rig{t: t, engine: e, set: set, inb: inb, b: b, ks: ks, logs: logs}
 	if b.redisURL != "" && binaryOptionsSupported(opt) {
 		r.url, r.logs = startPartnerBinary(t, b.redisURL, mappingsDir(t), env, opt)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/mappings"
 )
@@ -130,14 +132,19 @@ type Options struct {
 
 // Service is the one inbound path: translate, key, commit.
 type Service struct {
-	maps Mappings
-	sink model.Sink
-	log  *slog.Logger
+	maps    Mappings
+	sink    model.Sink
+	log     *slog.Logger
+	foreign *prometheus.CounterVec
 }
 
 // New returns a Service reading mappings from maps and committing to sink.
 func New(maps Mappings, sink model.Sink, opt *Options) *Service {
-	s := &Service{maps: maps, sink: sink, log: slog.Default()}
+	s := &Service{maps: maps, sink: sink, log: slog.Default(),
+		foreign: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_partner_foreign_order_attempts_total",
+			Help: "Partner messages addressed to an order that is neither the partner's nor sent to it (answered as not found).",
+		}, []string{"partner", "protocol"})}
 	if opt != nil && opt.Logger != nil {
 		s.log = opt.Logger
 	}
@@ -187,6 +194,11 @@ func (s *Service) Receive(ctx context.Context, msg Message) ([]Result, error) {
 		in.Warnings = append(in.Warnings, msg.Warnings...)
 		r.IdempotencyKey = in.IdempotencyKey
 		r.Outcome, r.Err = s.sink.Commit(ctx, in)
+		if no := (*model.NotOwnedError)(nil); errors.As(r.Err, &no) {
+			s.foreign.WithLabelValues(msg.Partner, string(msg.Input.Protocol)).Inc()
+			s.log.WarnContext(ctx, "partner addressed another partner's order; answered not found", "partner", msg.Partner,
+				"protocol", string(msg.Input.Protocol), "order", no.OrderID, "owner", no.Owner, "index", it.Index, "key", r.Key)
+		}
 		if r.Err != nil && !Permanent(r.Err) {
 			s.log.ErrorContext(ctx, "partner message not committed", "partner", msg.Partner, "protocol", string(msg.Input.Protocol),
 				"index", it.Index, "key", r.Key, "err", r.Err)
@@ -194,6 +206,10 @@ func (s *Service) Receive(ctx context.Context, msg Message) ([]Result, error) {
 	}
 	return results, nil
 }
+
+// Collector returns the Service's metrics for a Prometheus registry:
+// gateway_partner_foreign_order_attempts_total{partner,protocol}.
+func (s *Service) Collector() prometheus.Collector { return s.foreign }
 
 // translate runs the mapping; a panic in it refuses the message instead of
 // crashing the process (a mail would otherwise crash it on every restart).

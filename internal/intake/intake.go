@@ -40,6 +40,11 @@ type Options struct {
 	// commit that is not a duplicate) with the order before (nil on create),
 	// after, and the event recorded: the one path to dispatch's Route.
 	OnCommitted func(ctx context.Context, before, after *model.Order, ev *model.Event)
+	// SentTo, when set, names the partners an order was sent to (each vendor
+	// with a delivery record for it, and the mapping that serves the vendor):
+	// those may address the order as well as its own partner. Nil means only
+	// the order's partner may.
+	SentTo func(ctx context.Context, orderID string) ([]string, error)
 }
 
 // Service commits partner messages and platform changes onto orders.
@@ -77,6 +82,32 @@ func (s *Service) SetOnPatched(f func(ctx context.Context, before, after *model.
 // SetOnCommitted sets Options.OnCommitted; call it before serving.
 func (s *Service) SetOnCommitted(f func(ctx context.Context, before, after *model.Order, ev *model.Event)) {
 	s.opt.OnCommitted = f
+}
+
+// SetSentTo sets Options.SentTo; call it before serving.
+func (s *Service) SetSentTo(f func(ctx context.Context, orderID string) ([]string, error)) {
+	s.opt.SentTo = f
+}
+
+// owns reports whether partner may address o: o is its order, or o was sent
+// to it (Options.SentTo).
+func (s *Service) owns(ctx context.Context, partner string, o *model.Order) (bool, error) {
+	if o.Partner == partner {
+		return true, nil
+	}
+	if s.opt.SentTo == nil {
+		return false, nil
+	}
+	names, err := s.opt.SentTo(ctx, o.ID)
+	if err != nil {
+		return false, fmt.Errorf("intake: partners order %s was sent to: %w", o.ID, err)
+	}
+	for _, n := range names {
+		if n == partner {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // committed calls OnCommitted when set.
@@ -192,15 +223,17 @@ func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error)
 
 // resolve finds the order id a message targets; found=false when none exists.
 // When it had to read the order to know, it returns it too (loaded), so the
-// caller does not read it again.
-func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, loaded *model.Order, err error) {
+// caller does not read it again. An order addressed by its id that is
+// another partner's (and was not sent to this one) is not found; foreign
+// names it then, so the refusal can be logged and counted.
+func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, loaded, foreign *model.Order, err error) {
 	t := in.Target
 	if t.OrderID != "" {
-		if o, err := s.st.GetOrderHead(ctx, t.OrderID); err == nil {
-			return t.OrderID, "", "", true, o, nil
-		} else if !errors.Is(err, model.ErrNotFound) {
-			return "", "", "", false, nil, err
+		own, other, err := s.byID(ctx, in.Partner, t.OrderID)
+		if err != nil || own != nil {
+			return t.OrderID, "", "", own != nil, own, nil, err
 		}
+		foreign = other
 		// An SSP7 task reference may be either the order id or the requestor ref.
 		if t.Requestor == "" && t.Servicer == "" {
 			t.Requestor = t.OrderID
@@ -212,10 +245,10 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 		}
 		id, err := s.st.FindByRef(ctx, in.Partner, c.kind, c.ref)
 		if err == nil {
-			return id, c.kind, c.ref, true, nil, nil
+			return id, c.kind, c.ref, true, nil, nil, nil
 		}
 		if !errors.Is(err, model.ErrNotFound) {
-			return "", "", "", false, nil, err
+			return "", "", "", false, nil, nil, err
 		}
 		if refKind == "" {
 			refKind, ref = c.kind, c.ref
@@ -223,18 +256,38 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 	}
 	// A task reference may also be the gateway's own order id (SSP7 mail and SOAP).
 	if t.OrderID == "" && t.Requestor != "" {
-		if o, err := s.st.GetOrderHead(ctx, t.Requestor); err == nil && o.Partner == in.Partner {
-			return o.ID, "", "", true, o, nil
+		own, other, err := s.byID(ctx, in.Partner, t.Requestor)
+		if err != nil || own != nil {
+			return t.Requestor, "", "", own != nil, own, nil, err
 		}
+		foreign = other
 	}
 	if t.Requestor != "" {
 		refKind, ref = "requestor", t.Requestor
 	}
-	return "", refKind, ref, false, nil, nil
+	return "", refKind, ref, false, nil, foreign, nil
+}
+
+// byID reads order id for partner: own is the order when partner may
+// address it (owns), other when it exists but may not; both nil when there
+// is no such order.
+func (s *Service) byID(ctx context.Context, partner, id string) (own, other *model.Order, err error) {
+	o, err := s.st.GetOrderHead(ctx, id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ok, err := s.owns(ctx, partner, o)
+	if err != nil || !ok {
+		return nil, o, err
+	}
+	return o, nil, nil
 }
 
 func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence) (*model.Outcome, error) {
-	id, refKind, ref, found, cur, err := s.resolve(ctx, in)
+	id, refKind, ref, found, cur, foreign, err := s.resolve(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +316,12 @@ func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence)
 		if what == "" {
 			what = firstNonEmpty(in.Target.Servicer, in.Target.Requestor)
 		}
-		return nil, fmt.Errorf("order %q of partner %s: %w", what, in.Partner, model.ErrNotFound)
+		nf := fmt.Errorf("order %q of partner %s: %w", what, in.Partner, model.ErrNotFound)
+		if foreign != nil {
+			// Answered exactly as a missing order: the partner learns nothing.
+			return nil, &model.NotOwnedError{Err: nf, OrderID: foreign.ID, Owner: foreign.Partner}
+		}
+		return nil, nf
 	}
 	if cur != nil || !found {
 		id = s.opt.NewID()
