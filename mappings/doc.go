@@ -6,6 +6,9 @@
 // format (outbound). Load reads, validates and compiles the files strictly,
 // reporting every problem as "file:line:col: message"; Translate and Render
 // run the compiled rules; Registry keeps the live set and reloads it safely;
-// CLIValidate, CLITest and CLITranslate are the authoring tools. The language
-// is documented for authors in docs/mappings.md.
+// CLIValidate, CLITest and CLITranslate are the authoring tools; they read
+// SOAP envelopes and raw mail with the production readers they are given
+// (Readers: soap.ReadInput and mail.ReadInput, see internal/readers), since
+// this package may not import the protocol packages. The language is
+// documented for authors in docs/mappings.md.
 package mappings

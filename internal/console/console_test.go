@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -479,6 +480,21 @@ func TestEveryPageRenders(t *testing.T) {
 	resp, body := send(t, "POST", srv.URL+"/console/mappings/playground", url.Values{"csrf": {token}, "partner": {"nobody"}, "payload": {"{}"}}, sess)
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "No mapping is running") {
 		t.Errorf("playground with an unknown partner = %d, want 422 naming the problem", resp.StatusCode)
+	}
+	// A raw mail is read as the mail intake reads it (the new text, the
+	// TaskId tag's correlation), a SOAP envelope as the SOAP service does.
+	eml, err := os.ReadFile("../../mappings/ssp7/fixtures/mail-outlook-reply-no-forward.input.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = send(t, "POST", srv.URL+"/console/mappings/playground", url.Values{"csrf": {token}, "partner": {"ssp7"}, "payload": {string(eml)}}, sess)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "REQ-102") || !strings.Contains(body, "Part ordered, arrives Friday") {
+		t.Errorf("playground with an Outlook reply = %d, want the text on task REQ-102:\n%s", resp.StatusCode, body)
+	}
+	resp, body = send(t, "POST", srv.URL+"/console/mappings/playground", url.Values{"csrf": {token}, "partner": {"ssp7"},
+		"payload": {`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><ProcessInstanceTaskExternalAcknowledgement xmlns="http://tempuri.org/"><taskId>12345</taskId></ProcessInstanceTaskExternalAcknowledgement></soap:Body></soap:Envelope>`}}, sess)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "InvalidParameter") || !strings.Contains(body, "externalReference") {
+		t.Errorf("playground with a call lacking a required parameter = %d, want 422 with the SOAP service's fault:\n%s", resp.StatusCode, body)
 	}
 	resp, _ = send(t, "POST", srv.URL+"/console/mail/ssp7/7/reprocess", url.Values{"csrf": {token}}, sess)
 	if resp.StatusCode != http.StatusSeeOther || f.count() != 1 {
