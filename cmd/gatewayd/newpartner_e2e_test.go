@@ -20,11 +20,12 @@ func walkthroughMapping(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "   ```yaml\n   partner: acme\n")
+	// The mapping is the here-document of the walk-through's step 2.
+	_, rest, ok := strings.Cut(string(doc), "cat > mappings/.acme/acme.yaml <<'YAML'\n")
 	if !ok {
 		t.Fatal("docs/mappings.md has no acme walk-through mapping")
 	}
-	body, _, _ := strings.Cut("   partner: acme\n"+rest, "   ```")
+	body, _, _ := strings.Cut(rest, "   YAML\n")
 	var out strings.Builder
 	for _, l := range strings.SplitAfter(body, "\n") {
 		out.WriteString(strings.TrimPrefix(l, "   ")) // the block is indented under its list item
