@@ -7,15 +7,16 @@ import (
 	"testing"
 
 	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/stdwebhooks"
 )
 
 func BenchmarkSignWebhook(b *testing.B) {
-	key := WebhookKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	key := mustKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	body := make([]byte, 1024)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		SignWebhook(key, "dlv_0123456789abcdef01234567", 1614265330, body)
+		stdwebhooks.Sign(key, "dlv_0123456789abcdef01234567", 1614265330, body)
 	}
 }
 

@@ -3,10 +3,8 @@ package adapters
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/equus/sogateway/internal/stdwebhooks"
 
 	"github.com/equus/sogateway/configs"
 )
@@ -68,7 +68,9 @@ func newHTTP(vendor string, cfg *configs.VendorConfig, env *Env) (*HTTP, error) 
 		if err != nil {
 			return nil, err
 		}
-		h.signKey = WebhookKey(s.Reveal())
+		if h.signKey, err = stdwebhooks.ParseSecret(s.Reveal()); err != nil {
+			return nil, fmt.Errorf("adapters: %s: %w: %w", c.Signing.SecretEnv, err, ErrMissingCredential)
+		}
 	}
 	if c.Signing.KeyFileEnv != "" {
 		path, err := env.lookup(c.Signing.KeyFileEnv)
@@ -139,7 +141,7 @@ func (h *HTTP) authorize(m *Message) func(*http.Request) {
 			ts := h.now().Unix()
 			req.Header.Set("webhook-id", m.DeliveryID)
 			req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-			req.Header.Set("webhook-signature", SignWebhook(h.signKey, m.DeliveryID, ts, m.Body))
+			req.Header.Set("webhook-signature", stdwebhooks.Sign(h.signKey, m.DeliveryID, ts, m.Body))
 		}
 	}
 }
@@ -235,29 +237,6 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		}
 	}
 	return 0
-}
-
-// WebhookKey returns the HMAC key of a Standard Webhooks secret: the base64
-// after "whsec_", or the raw bytes of any other secret.
-func WebhookKey(secret string) []byte {
-	if s, ok := strings.CutPrefix(secret, "whsec_"); ok {
-		if k, err := base64.StdEncoding.DecodeString(s); err == nil {
-			return k
-		}
-	}
-	return []byte(secret)
-}
-
-// SignWebhook returns the Standard Webhooks signature header value
-// "v1,<base64 HMAC-SHA256 of id.timestamp.body>".
-func SignWebhook(key []byte, id string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write([]byte(strconv.FormatInt(ts, 10)))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // Snippet returns at most n bytes of b as valid UTF-8 text on one line.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/stdwebhooks"
 )
 
 func envOf(m map[string]string) *Env {
@@ -26,12 +27,33 @@ func msg(body string) *Message {
 		Order: &model.Order{ID: "o1"}, Attempt: 1}
 }
 
-// The Standard Webhooks reference vector (standard-webhooks spec / svix).
-func TestSignWebhookReferenceVector(t *testing.T) {
-	key := WebhookKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-	got := SignWebhook(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
-	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
-		t.Errorf("SignWebhook() = %s, want %s", got, want)
+func mustKey(secret string) []byte {
+	k, err := stdwebhooks.ParseSecret(secret)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// TestHTTPSigningSecretFormat: the push side reads a Standard Webhooks
+// secret as partnerauth's verifier does (internal/stdwebhooks): whsec_ is
+// optional, the rest is base64; a raw secret disables the vendor with
+// ErrMissingCredential naming the variable instead of signing with bytes a
+// specification-following receiver would never accept.
+func TestHTTPSigningSecretFormat(t *testing.T) {
+	cfg := &configs.VendorConfig{Endpoint: "http://127.0.0.1:1/", Signing: configs.SigningConfig{SecretEnv: "WH"}}
+	for _, raw := range []string{"s3cret-password!", "whsec_not base64"} {
+		_, err := NewRegistry().Build("http", "acme", cfg, envOf(map[string]string{"WH": raw}))
+		if !errors.Is(err, ErrMissingCredential) || !errors.Is(err, stdwebhooks.ErrSecret) || !strings.Contains(err.Error(), "WH") {
+			t.Errorf("Build(secret %q) = %v, want ErrMissingCredential and stdwebhooks.ErrSecret naming WH", raw, err)
+		}
+	}
+	a, err := NewRegistry().Build("http", "acme", cfg, envOf(map[string]string{"WH": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+	if err != nil {
+		t.Fatalf("Build(secret without whsec_) = %v, want it accepted", err)
+	}
+	if k := a.(*HTTP).signKey; string(k) != string(mustKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")) {
+		t.Errorf("signKey without the prefix = %x, want the same key as with it", k)
 	}
 }
 
@@ -70,7 +92,7 @@ func TestHTTPDeliverSendsAuthAndSignature(t *testing.T) {
 		"Webhook-Timestamp": "1614265330",
 		"X-Delivery-Id":     "dlv_123",
 		"X-Equus-Event":     "order.submitted",
-		"Webhook-Signature": SignWebhook(WebhookKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "dlv_123", 1614265330, []byte(`{"order":"o1"}`)),
+		"Webhook-Signature": stdwebhooks.Sign(mustKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "dlv_123", 1614265330, []byte(`{"order":"o1"}`)),
 	}
 	for k, want := range checks {
 		if v := got.Header.Get(k); v != want {

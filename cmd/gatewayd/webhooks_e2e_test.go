@@ -9,26 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equus/sogateway/gateway/partnerauth"
 	"github.com/equus/sogateway/internal/testutil"
 )
-
-// hooksMapping is a Standard Webhooks sender (no shipped partner uses the
-// scheme yet).
-const hooksMapping = `partner: hooks
-description: A Standard Webhooks sender (e2e test).
-protocols: [rest]
-auth: {kind: standard-webhooks, secret_env: HOOKS_SECRET}
-routes:
-  - {name: notes, method: POST, path: /orders/:id/notes, kinds: [note]}
-inbound:
-  - kind: note
-    event: order.message
-    require: {exists: true}
-    rules:
-      - {to: target.order_id, from: $params.id, required: true}
-      - {to: message, from: text, type: string, required: true}
-`
 
 // TestBinaryStandardWebhooksRetry: against the real binary and Redis, a
 // sender's retry (same webhook-id, same body) gets the same 2xx and changes
@@ -40,10 +22,10 @@ func TestBinaryStandardWebhooksRetry(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "hooks"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "hooks", "hooks.yaml"), []byte(hooksMapping), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "hooks", "hooks.yaml"), []byte(testutil.HooksMapping), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secret := testutil.HooksSecret
 	g := startGateway(t, "REDIS_URL="+srv.URL(), "GATEWAY_MAPPINGS_DIR="+dir, "HOOKS_SECRET="+secret)
 	code, _, o := do(t, "POST", g.URL+"/v1/orders", `{"partner":"hooks","refs":{"requestor":"H-1"}}`)
 	if code != 201 {
@@ -51,8 +33,7 @@ func TestBinaryStandardWebhooksRetry(t *testing.T) {
 	}
 	id := o["id"].(string)
 	post := func(msgID string, ts time.Time, body string) (int, map[string]any) {
-		sig, err := partnerauth.SignWebhook(secret, msgID, ts, []byte(body))
-		testutil.Must(t, err)
+		sig := testutil.WebhookSignature(t, secret, msgID, ts, []byte(body))
 		code, _, m := do(t, "POST", g.URL+"/partners/hooks/orders/"+id+"/notes", body,
 			"webhook-id", msgID, "webhook-timestamp", strconv.FormatInt(ts.Unix(), 10), "webhook-signature", sig)
 		return code, m

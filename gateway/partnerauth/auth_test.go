@@ -257,6 +257,8 @@ func TestNewNotConfigured(t *testing.T) {
 		{"rsa scheme, ed25519 key", Config{Scheme: SchemeRSAPSS, Header: "X-Sig", PublicKeyFileEnv: []string{"K"}}, map[string]string{"K": pemFile(t, pkixBlock(t, keys.edA.Public()))}, ErrKey, "RSA public key"},
 		{"webhook secret unset", Config{Scheme: SchemeStandardWebhooks, SecretEnv: []string{"WH"}}, nil, ErrNotConfigured, "WH"},
 		{"webhook secret not base64", Config{Scheme: SchemeStandardWebhooks, SecretEnv: []string{"WH"}}, map[string]string{"WH": "whsec_***"}, ErrKey, "whsec_"},
+		// A raw secret is refused, as the push side refuses it (internal/stdwebhooks).
+		{"webhook secret raw", Config{Scheme: SchemeStandardWebhooks, SecretEnv: []string{"WH"}}, map[string]string{"WH": "s3cret-password!"}, ErrKey, "whsec_"},
 		{"no header nor field", Config{Scheme: SchemeHMAC, SecretEnv: []string{"S"}}, map[string]string{"S": "x"}, ErrConfig, "header"},
 		{"signature field without signed field", Config{Scheme: SchemeHMAC, SignatureField: "Signature", SecretEnv: []string{"S"}}, map[string]string{"S": "x"}, ErrConfig, "signed field"},
 		{"unknown scheme", Config{Scheme: "rot13"}, nil, ErrUnsupported, "rot13"},

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equus/sogateway/internal/stdwebhooks"
 )
 
 // The Standard Webhooks headers.
@@ -94,8 +96,8 @@ type webhookKey struct {
 }
 
 // NewWebhookVerifier returns a verifier for the given secrets: "whsec_<base64>"
-// HMAC secrets (the prefix is optional) and "whpk_<base64>" Ed25519 public
-// keys. Tolerance 0 means DefaultTolerance; a nil replay guard means a new
+// HMAC secrets (the prefix is optional; anything else is ErrKey, see
+// internal/stdwebhooks) and "whpk_<base64>" Ed25519 public keys. Tolerance 0 means DefaultTolerance; a nil replay guard means a new
 // MemoryReplay.
 func NewWebhookVerifier(secrets []string, tolerance time.Duration, replay ReplayGuard, partner string) (*WebhookVerifier, error) {
 	w := &WebhookVerifier{Tolerance: tolerance, Replay: replay, Partner: partner, Now: time.Now}
@@ -114,9 +116,9 @@ func NewWebhookVerifier(secrets []string, tolerance time.Duration, replay Replay
 			w.keys = append(w.keys, webhookKey{ed: ed25519.PublicKey(b)})
 			continue
 		}
-		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
-		if err != nil || len(b) == 0 {
-			return nil, fmt.Errorf("partnerauth: %w: webhook secret %d is not whsec_<base64>", ErrKey, i+1)
+		b, err := stdwebhooks.ParseSecret(s)
+		if err != nil {
+			return nil, fmt.Errorf("partnerauth: %w: webhook secret %d is %w", ErrKey, i+1, err)
 		}
 		w.keys = append(w.keys, webhookKey{hmac: b})
 	}
@@ -153,7 +155,7 @@ func (w *WebhookVerifier) Authenticate(ctx context.Context, r *Request) (*Verifi
 	if err != nil {
 		return nil, err
 	}
-	content := webhookContent(id, ts, r.Body)
+	content := stdwebhooks.Content(id, ts, r.Body)
 	key, ok := w.match(content, sigs)
 	if !ok {
 		return nil, unauthorized(ErrBadCredential, "no %s entry verifies", HeaderWebhookSignature)
@@ -204,9 +206,7 @@ func (w *WebhookVerifier) match(content []byte, sigs []WebhookSignature) (int, b
 			switch {
 			case s.Version == "v1" && k.hmac != nil:
 				if mac == nil {
-					m := hmac.New(sha256.New, k.hmac)
-					m.Write(content)
-					mac = m.Sum(nil)
+					mac = stdwebhooks.MAC(k.hmac, content)
 				}
 				if hmac.Equal(mac, s.Sig) {
 					return i, true
@@ -219,33 +219,4 @@ func (w *WebhookVerifier) match(content []byte, sigs []WebhookSignature) (int, b
 		}
 	}
 	return -1, false
-}
-
-func webhookContent(id, ts string, body []byte) []byte {
-	b := make([]byte, 0, len(id)+len(ts)+2+len(body))
-	b = append(b, id...)
-	b = append(b, '.')
-	b = append(b, ts...)
-	b = append(b, '.')
-	return append(b, body...)
-}
-
-// SignWebhook returns the webhook-signature header value ("v1,<base64>") of
-// body sent with id at time ts, under the whsec_ secret. It is what a sender
-// (or a test) puts on a request this package verifies.
-func SignWebhook(secret string, id string, ts time.Time, body []byte) (string, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
-		return "", fmt.Errorf("partnerauth: %w: webhook secret is not whsec_<base64>", ErrKey)
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write(webhookContent(id, strconv.FormatInt(ts.Unix(), 10), body))
-	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
-}
-
-// SignWebhookEd25519 returns the "v1a,<base64>" webhook-signature entry of body
-// sent with id at time ts, under the Ed25519 private key.
-func SignWebhookEd25519(key ed25519.PrivateKey, id string, ts time.Time, body []byte) string {
-	sig := ed25519.Sign(key, webhookContent(id, strconv.FormatInt(ts.Unix(), 10), body))
-	return "v1a," + base64.StdEncoding.EncodeToString(sig)
 }

@@ -19,25 +19,6 @@ import (
 	"github.com/equus/sogateway/mappings"
 )
 
-// hooksMapping is a partner authenticating with Standard Webhooks, to show
-// the scheme end to end (no shipped partner uses it yet).
-const hooksMapping = `partner: hooks
-description: A Standard Webhooks sender (gateway test).
-protocols: [rest]
-auth: {kind: standard-webhooks, secret_env: HOOKS_SECRET}
-routes:
-  - {name: notes, method: POST, path: /orders/:id/notes, kinds: [note]}
-inbound:
-  - kind: note
-    event: order.message
-    require: {exists: true}
-    rules:
-      - {to: target.order_id, from: $params.id, required: true}
-      - {to: message, from: text, type: string, required: true}
-`
-
-const hooksSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
 // flakySink fails while down is set, then commits to the next sink.
 type flakySink struct {
 	down bool
@@ -53,7 +34,7 @@ func (f *flakySink) Commit(ctx context.Context, in *model.Inbound) (*model.Outco
 
 func TestStandardWebhooksPartner(t *testing.T) {
 	dir := t.TempDir()
-	writeMapping(t, dir, "hooks", []byte(hooksMapping))
+	writeMapping(t, dir, "hooks", []byte(testutil.HooksMapping))
 	reg, err := mappings.NewRegistry(dir, slog.New(slog.DiscardHandler))
 	testutil.Must(t, err)
 	_, rdb := testutil.MiniRedis(t)
@@ -61,7 +42,7 @@ func TestStandardWebhooksPartner(t *testing.T) {
 	sink := &flakySink{next: b.sink}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	env := map[string]string{"HOOKS_SECRET": hooksSecret}
+	env := map[string]string{"HOOKS_SECRET": testutil.HooksSecret}
 	set := Register(e, reg, inbound.New(inbound.Registry{Reg: reg}, sink, nil), func(k string) string { return env[k] },
 		&Options{Replay: partnerauth.NewRedisReplay(rdb), Logger: slog.New(slog.DiscardHandler)})
 	if st := set.Status()["hooks"]; !st.Enabled {
@@ -69,8 +50,7 @@ func TestStandardWebhooksPartner(t *testing.T) {
 	}
 	o := b.create(t, &model.Order{Partner: "hooks"})
 	post := func(id string, ts time.Time, body string) (int, string) {
-		sig, err := partnerauth.SignWebhook(hooksSecret, id, ts, []byte(body))
-		testutil.Must(t, err)
+		sig := testutil.WebhookSignature(t, testutil.HooksSecret, id, ts, []byte(body))
 		req := httptest.NewRequest(http.MethodPost, "/partners/hooks/orders/"+o.ID+"/notes", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("webhook-id", id)

@@ -117,7 +117,7 @@ func TestShippedVendorConfigFitsTheEquusMapping(t *testing.T) {
 	b = []byte(os.Expand(string(b), func(string) string { return "http://127.0.0.1:9" }))
 	testutil.Must(t, yaml.Unmarshal(b, &doc))
 	_, rdb := testutil.MiniRedis(t)
-	env := &adapters.Env{LookupEnv: func(string) (string, bool) { return "set", true }}
+	env := &adapters.Env{LookupEnv: func(string) (string, bool) { return "whsec_c2V0", true }} // a value every variable may hold, the webhook secret too
 	svc := New(store.New(rdb, nil), queue.New(rdb, nil), mappingSet{"equus": m},
 		&Options{Vendors: doc.Vendors, Dispatch: doc.Dispatch, AdapterEnv: env, Logger: quiet()})
 	st, ok := svc.Status(context.Background())["acme-movers"]
