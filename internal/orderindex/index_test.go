@@ -122,3 +122,30 @@ func TestRepairIndexesWhatACrashLeftMarked(t *testing.T) {
 		t.Fatalf("a second Repair found %d marks, want none", n)
 	}
 }
+
+// TestChangedRefLeavesItsSetUnchangedStays: a new version leaves the sets of
+// the values it changed and stays listed under those it kept.
+func TestChangedRefLeavesItsSetUnchangedStays(t *testing.T) {
+	testutil.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		ix := orderindex.New(rdb, nil)
+		o := order(7, "emg", model.StatusNew, 1)
+		o.Refs.Servicer = "S-1"
+		testutil.Must(t, ix.Apply(ctx, o))
+		o.Version, o.Refs.Requestor, o.Status = 2, "R-new", model.StatusInProgress
+		testutil.Must(t, ix.Apply(ctx, o))
+		for _, c := range []struct {
+			f    orderindex.Filter
+			want int
+		}{
+			{orderindex.Filter{Ref: "R-7"}, 0}, {orderindex.Filter{Ref: "R-new"}, 1}, {orderindex.Filter{Ref: "S-1"}, 1},
+			{orderindex.Filter{Status: "new"}, 0}, {orderindex.Filter{Status: "in_progress"}, 1}, {orderindex.Filter{Partner: "emg"}, 1},
+		} {
+			page, err := ix.Query(ctx, c.f, "", 10)
+			testutil.Must(t, err)
+			if len(page.IDs) != c.want {
+				t.Errorf("Query(%+v) = %v, want %d order(s)", c.f, page.IDs, c.want)
+			}
+		}
+	})
+}

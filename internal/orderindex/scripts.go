@@ -21,12 +21,18 @@ local cur = redis.call('HMGET', KEYS[1], 'v', 'partner', 'company', 'service_typ
 if cur[1] and tonumber(cur[1]) > ver then
   return 0
 end
+-- Leave only the sets whose value changed; ZADD below moves the score of
+-- the others in place.
 local fields = {'partner', 'company', 'service_type', 'status'}
 for i, f in ipairs(fields) do
-  if cur[i + 1] and cur[i + 1] ~= '' then redis.call('ZREM', base .. f .. ':' .. cur[i + 1], id) end
+  if cur[i + 1] and cur[i + 1] ~= '' and cur[i + 1] ~= ARGV[4 + i] then redis.call('ZREM', base .. f .. ':' .. cur[i + 1], id) end
 end
-if cur[6] and cur[6] ~= '' then
-  for r in string.gmatch(cur[6], '[^\31]+') do redis.call('ZREM', base .. 'ref:' .. r, id) end
+if cur[6] and cur[6] ~= '' and cur[6] ~= ARGV[9] then
+  local keep = {}
+  for r in string.gmatch(ARGV[9], '[^\31]+') do keep[r] = true end
+  for r in string.gmatch(cur[6], '[^\31]+') do
+    if not keep[r] then redis.call('ZREM', base .. 'ref:' .. r, id) end
+  end
 end
 for i, f in ipairs(fields) do
   local v = ARGV[4 + i]
