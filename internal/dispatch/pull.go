@@ -50,14 +50,6 @@ func (s *Service) publish(ctx context.Context, vendor, orderID string) error {
 	return nil
 }
 
-// touch marks an order already in the vendor's pull feed as changed.
-func (s *Service) touch(ctx context.Context, vendor, orderID string) error {
-	if err := publishScript.Run(ctx, s.rdb, []string{s.k.pullFeed(vendor), s.k.pullSeq(vendor)}, orderID, "1").Err(); err != nil {
-		return fmt.Errorf("dispatch: mark %s changed for %s: %w", orderID, vendor, err)
-	}
-	return nil
-}
-
 // PullPage is one page of a vendor's pull.
 type PullPage struct {
 	// Orders are the orders rendered by the vendor's mapping (render pull).

@@ -167,17 +167,14 @@ func overlay(d *Delivery, j *queue.Job) {
 	}
 }
 
-// sentVendors returns the vendors the order was submitted to.
-func (s *Service) sentVendors(ctx context.Context, orderID string) (map[string]bool, error) {
-	all, err := s.rdb.HVals(ctx, s.k.deliveries(orderID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("dispatch: deliveries of %s: %w", orderID, err)
-	}
+// submittedTo returns the vendors that the delivery records all (JSON) show
+// an order.submitted to.
+func submittedTo(all []string) map[string]bool {
 	sent := map[string]bool{}
 	for _, doc := range all {
 		if d, err := decodeRecord(doc); err == nil && d.Event == string(model.EventOrderSubmitted) {
 			sent[d.Vendor] = true
 		}
 	}
-	return sent, nil
+	return sent
 }

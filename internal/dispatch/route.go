@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
@@ -112,18 +113,18 @@ func (s *Service) Route(ctx context.Context, before, after *model.Order, ev *mod
 	if after == nil {
 		return nil, nil
 	}
-	sent, err := s.sentVendors(ctx, after.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Delivery
-	var errs []error
-	errs = append(errs, s.correlate(ctx, after, ev))
 	from := ""
 	if ev != nil && ev.Direction == model.DirectionIn {
 		from = ev.Partner
 	}
 	echo := func(v *vendor) bool { return from != "" && (v.name == from || v.cfg.Mapping == from) }
+	sent, pullErr, err := s.sentAndPulled(ctx, before, after, echo)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Delivery
+	errs := []error{pullErr}
+	errs = append(errs, s.correlate(ctx, after, ev))
 
 	// Integrated groups: (re-)assignment sends Submit Request to the group's vendor.
 	newVendor, oldVendor := s.groupVendor(group(after)), s.groupVendor(group(before))
@@ -175,17 +176,49 @@ func (s *Service) Route(ctx context.Context, before, after *model.Order, ev *mod
 		out = append(out, ds...)
 		errs = append(errs, err)
 	}
+	return out, errors.Join(errs...)
+}
+
+// sentAndPulled reads, in one round trip, which vendors the order was
+// submitted to (its order.submitted delivery records), and marks the order
+// in the pull feeds: new in a pull-only vendor's feed when the vendor created
+// it, changed in every other pull feed it is in. err is the read's failure,
+// pullErr the marks'.
+func (s *Service) sentAndPulled(ctx context.Context, before, after *model.Order, echo func(*vendor) bool) (sent map[string]bool, pullErr, err error) {
+	p := s.rdb.Pipeline()
+	recs := p.HVals(ctx, s.k.deliveries(after.ID))
+	type mark struct {
+		vendor string
+		change bool
+		cmd    *redis.Cmd
+	}
+	var marks []mark
 	vs := s.vset()
 	for _, name := range vs.names {
 		if v := vs.byName[name]; v.cfg.Pull.Enabled && !echo(v) {
-			if before == nil && after.Partner == name && v.cfg.PullOnly() && s.permit(v, after) == nil {
-				errs = append(errs, s.publish(ctx, name, after.ID))
-			} else {
-				errs = append(errs, s.touch(ctx, name, after.ID))
+			change := !(before == nil && after.Partner == name && v.cfg.PullOnly() && s.permit(v, after) == nil)
+			arg := "0"
+			if change {
+				arg = "1"
 			}
+			// A pipeline cannot fall back after NOSCRIPT, so the script goes as EVAL.
+			marks = append(marks, mark{name, change, publishScript.Eval(ctx, p, []string{s.k.pullFeed(name), s.k.pullSeq(name)}, after.ID, arg)})
 		}
 	}
-	return out, errors.Join(errs...)
+	_, _ = p.Exec(ctx)
+	all, err := recs.Result()
+	if err != nil {
+		return nil, nil, fmt.Errorf("dispatch: deliveries of %s: %w", after.ID, err)
+	}
+	var errs []error
+	for _, m := range marks {
+		if err := m.cmd.Err(); err != nil && m.change {
+			errs = append(errs, fmt.Errorf("dispatch: mark %s changed for %s: %w", after.ID, m.vendor, err))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("dispatch: publish %s to %s: %w", after.ID, m.vendor, err))
+		}
+	}
+	return submittedTo(all), errors.Join(errs...), nil
 }
 
 // transportsFor lists the transports an event of definition def goes out
