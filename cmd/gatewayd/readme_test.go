@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestReadmeNamesEveryVariable: every environment variable the shipped
+// config (configs/gateway.yaml, `${NAME}`) and the shipped mappings and
+// vendors (`…_env: NAME`) read is in the README's variable table.
+func TestReadmeNamesEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../mappings/*/*.yaml")
+	files = append(files, "../../configs/gateway.yaml")
+	ref := regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)|_env:\s*([A-Z][A-Z0-9_]*)`)
+	seen := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if i := strings.Index(line, "#"); i >= 0 {
+				line = line[:i] // comments explain the syntax (${NAME}); they read nothing
+			}
+			for _, m := range ref.FindAllStringSubmatch(line, -1) {
+				name := m[1] + m[2]
+				seen++
+				if !strings.Contains(string(readme), "`"+name+"`") {
+					t.Errorf("%s reads %s, which the README's variable table does not list", f, name)
+				}
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("found %d variable references in the shipped config and mappings, want at least 20", seen)
+	}
+}
