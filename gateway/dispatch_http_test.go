@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/equus/sogateway/adapters"
@@ -41,7 +43,7 @@ type dispatchRig struct {
 	engine *gin.Engine
 	st     *store.Store
 	svc    *dispatch.Service
-	clk    *queue.OffsetClock
+	clk    *clock.Offset
 	mu     sync.Mutex
 	status int // what the vendor answers
 	hits   int
@@ -49,7 +51,7 @@ type dispatchRig struct {
 
 func newDispatchRig(t *testing.T) *dispatchRig {
 	_, rdb := testutil.MiniRedis(t)
-	r := &dispatchRig{t: t, st: store.New(rdb, nil), clk: &queue.OffsetClock{}, status: 200}
+	r := &dispatchRig{t: t, st: store.New(rdb, nil), clk: &clock.Offset{}, status: 200}
 	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		r.mu.Lock()
 		r.hits++
@@ -59,7 +61,7 @@ func newDispatchRig(t *testing.T) *dispatchRig {
 	}))
 	t.Cleanup(vendor.Close)
 	quietLog := slog.New(slog.NewTextHandler(io.Discard, nil))
-	q := queue.New(rdb, &queue.Options{Clock: r.clk, Logger: quietLog})
+	q := queue.New(rdb, &queue.Options{Now: r.clk.Now, Logger: quietLog})
 	r.svc = dispatch.New(r.st, q, dispatchRenderer{}, &dispatch.Options{
 		Vendors: map[string]configs.VendorConfig{"acme-movers": {
 			Endpoint:    vendor.URL,
@@ -74,7 +76,7 @@ func newDispatchRig(t *testing.T) *dispatchRig {
 			}
 			return "", false
 		}},
-		Clock: r.clk, Logger: quietLog,
+		Now: r.clk.Now, Logger: quietLog,
 	})
 	gin.SetMode(gin.TestMode)
 	r.engine = gin.New()

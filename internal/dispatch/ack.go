@@ -72,7 +72,7 @@ func (s *Service) correlate(ctx context.Context, o *model.Order, ev *model.Event
 		return err
 	}
 	code := statusCode(ev.Data["status_code"])
-	ack := &AckInfo{StatusCode: code, EventID: ev.ID, At: s.clock.Now().UTC()}
+	ack := &AckInfo{StatusCode: code, EventID: ev.ID, At: s.now().UTC()}
 	rec.AwaitingAck, rec.NextAttemptAt, rec.HeldUntil = false, nil, nil
 	if code >= 200 && code < 300 {
 		ack.ServicerID = o.Refs.Servicer

@@ -120,7 +120,7 @@ func (s *Service) ReplayDead(ctx context.Context, vendorName string) (int, error
 }
 
 func (s *Service) markReplayed(ctx context.Context, rec *Delivery) {
-	now := s.clock.Now().UTC()
+	now := s.now().UTC()
 	rec.Status, rec.Attempts, rec.NextAttemptAt = model.DeliverySending, 0, &now
 	s.saveRecord(ctx, rec)
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -137,7 +139,7 @@ func (vs *vendorServer) successes() []received {
 type fixture struct {
 	opt    *Options
 	ctx    context.Context
-	clk    *queue.OffsetClock
+	clk    *clock.Offset
 	rdb    redis.UniversalClient
 	st     *store.Store
 	q      *queue.Queue
@@ -167,16 +169,16 @@ func acmeConfig(url string) configs.VendorConfig {
 // newFixture builds a service with one vendor, acme-movers, on rdb.
 func newFixture(t *testing.T, rdb redis.UniversalClient, edit func(*configs.VendorConfig, *Options)) *fixture {
 	t.Helper()
-	f := &fixture{ctx: context.Background(), clk: &queue.OffsetClock{}, rdb: rdb, vendor: newVendorServer(t)}
+	f := &fixture{ctx: context.Background(), clk: &clock.Offset{}, rdb: rdb, vendor: newVendorServer(t)}
 	f.st = store.New(rdb, nil)
-	f.q = queue.New(rdb, &queue.Options{Clock: f.clk, Logger: quiet()})
+	f.q = queue.New(rdb, &queue.Options{Now: f.clk.Now, Logger: quiet()})
 	cfg := acmeConfig(f.vendor.URL)
 	opt := &Options{
 		AdapterEnv: &adapters.Env{LookupEnv: func(k string) (string, bool) {
 			v, ok := map[string]string{"ACME_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ACME_PULL_KEY": "pull-key"}[k]
 			return v, ok
 		}},
-		Clock: f.clk, Logger: quiet(), Rand: func() float64 { return 0.5 },
+		Now: f.clk.Now, Logger: quiet(), Rand: func() float64 { return 0.5 },
 	}
 	if edit != nil {
 		edit(&cfg, opt)
@@ -804,14 +806,14 @@ func TestBackoff(t *testing.T) {
 // replica builds another Service (another gateway replica) on its own Redis
 // client, sending to the same vendor server.
 func (f *fixture) replica(t *testing.T, rdb redis.UniversalClient) *Service {
-	q := queue.New(rdb, &queue.Options{Clock: f.clk, Logger: quiet(), LeaseFor: 30 * time.Second})
+	q := queue.New(rdb, &queue.Options{Now: f.clk.Now, Logger: quiet(), LeaseFor: 30 * time.Second})
 	cfg := acmeConfig(f.vendor.URL)
 	return New(store.New(rdb, nil), q, fakeRenderer{}, &Options{
 		Vendors: map[string]configs.VendorConfig{"acme-movers": cfg},
 		AdapterEnv: &adapters.Env{LookupEnv: func(k string) (string, bool) {
 			return map[string]string{"ACME_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ACME_PULL_KEY": "k"}[k], true
 		}},
-		Clock: f.clk, Logger: quiet(), Dispatch: configs.DispatchConfig{Workers: 2, ClaimBatch: 8},
+		Now: f.clk.Now, Logger: quiet(), Dispatch: configs.DispatchConfig{Workers: 2, ClaimBatch: 8},
 	})
 }
 

@@ -128,7 +128,7 @@ func (s *Service) previewOne(ctx context.Context, v *vendor, o *model.Order) (Ve
 			return vp, fmt.Errorf("dispatch: preview: %w", err)
 		}
 		if until != nil {
-			rem := until.Sub(s.clock.Now())
+			rem := until.Sub(s.now())
 			vp.Offline = &OfflinePreview{Notice: s.notice(v, o, nil, *until, rem), Until: until.UTC(), Remaining: FormatRemaining(rem)}
 		}
 	}

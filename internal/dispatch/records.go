@@ -35,7 +35,7 @@ func (s *Service) enqueue(ctx context.Context, v *vendor, o *model.Order, ev *mo
 	if err := s.q.Enqueue(ctx, j, time.Time{}); err != nil {
 		return nil, fmt.Errorf("dispatch: enqueue %s: %w", id, err)
 	}
-	now := s.clock.Now().UTC()
+	now := s.now().UTC()
 	d := &Delivery{Delivery: model.Delivery{ID: id, OrderID: o.ID, EventID: ev.ID, Partner: v.name, Transport: transport,
 		Status: model.DeliverySending, CreatedAt: now, UpdatedAt: now}, Event: string(ev.Type), Vendor: v.name, Seq: s.nextSeq(now)}
 	if !j.NextAt.IsZero() {
@@ -73,7 +73,7 @@ func (d *Delivery) record() []byte {
 
 // saveRecord overwrites a delivery record with the worker's view.
 func (s *Service) saveRecord(ctx context.Context, d *Delivery) {
-	d.UpdatedAt = s.clock.Now().UTC()
+	d.UpdatedAt = s.now().UTC()
 	pipe := s.rdb.Pipeline()
 	pipe.HSet(ctx, s.k.deliveries(d.OrderID), d.ID, d.record())
 	s.markFinished(ctx, pipe, d)

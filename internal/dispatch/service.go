@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -41,14 +43,6 @@ type Store interface {
 	Client() redis.UniversalClient
 }
 
-// Clock is the dispatch layer's view of time; queue.OffsetClock satisfies it.
-// Tests share one clock between the queue and the service.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // Options configures a Service. A nil *Options is the zero value: no vendors,
 // default dispatch settings.
 type Options struct {
@@ -63,8 +57,10 @@ type Options struct {
 	AdapterEnv *adapters.Env
 	// Prefix starts every key; it must equal the queue's and the store's. Default "sog".
 	Prefix string
-	// Clock drives window and retry decisions (share it with the queue). Default: real time.
-	Clock Clock
+	// Now is the clock (internal/clock) that drives window and retry
+	// decisions; tests hand the queue and the service the same one. Default
+	// time.Now.
+	Now func() time.Time
 	// Logger receives delivery outcomes (never payloads or credentials). Default slog.Default().
 	Logger *slog.Logger
 	// Rand returns a float in [0,1) for jitter. Default math/rand/v2.
@@ -99,7 +95,7 @@ type Service struct {
 	env    *adapters.Env
 	reg    *adapters.Registry
 	groups map[string]configs.GroupConfig
-	clock  Clock
+	now    func() time.Time
 	log    *slog.Logger
 	rand   func() float64
 
@@ -141,9 +137,7 @@ func New(st Store, q *queue.Queue, r Renderer, opt *Options) *Service {
 	if o.Prefix == "" {
 		o.Prefix = "sog"
 	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
-	}
+	o.Now = clock.Or(o.Now)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -157,11 +151,11 @@ func New(st Store, q *queue.Queue, r Renderer, opt *Options) *Service {
 	}
 	if env.Now == nil {
 		envCopy := *env
-		envCopy.Now = o.Clock.Now
+		envCopy.Now = o.Now
 		env = &envCopy
 	}
 	s := &Service{st: st, rdb: st.Client(), q: q, r: r, k: keys{prefix: o.Prefix}, cfg: o.Dispatch,
-		env: env, reg: o.Adapters, clock: o.Clock, log: o.Logger, rand: o.Rand,
+		env: env, reg: o.Adapters, now: o.Now, log: o.Logger, rand: o.Rand,
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sog_dispatch_deliveries_total",
 			Help: "Delivery attempts by vendor and outcome (success, retry, held, dead, gone)."}, []string{"vendor", "outcome"})}
 	s.set.Store(s.buildSet(o.Vendors, o.Groups))
@@ -417,7 +411,7 @@ func (s *Service) fillHold(ctx context.Context, v *vendor, o *model.Order, ev *m
 		return nil
 	}
 	res.Held, res.HeldUntil = true, until
-	res.Remaining = until.Sub(s.clock.Now())
+	res.Remaining = until.Sub(s.now())
 	res.Notice = s.notice(v, o, ev, *until, res.Remaining)
 	for _, d := range res.Deliveries {
 		d.HeldUntil = until
@@ -451,7 +445,7 @@ func (s *Service) permit(v *vendor, o *model.Order) error {
 
 func (s *Service) outEvent(o *model.Order, t model.EventType, vendor string, data map[string]any) *model.Event {
 	return &model.Event{ID: uuid.NewString(), OrderID: o.ID, Type: t, Direction: model.DirectionOut, Partner: vendor,
-		Protocol: model.ProtocolPlatform, At: s.clock.Now().UTC(), Data: data}
+		Protocol: model.ProtocolPlatform, At: s.now().UTC(), Data: data}
 }
 
 func lookupEnv(env *adapters.Env, name string) (string, bool) {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/queue"
@@ -46,8 +48,8 @@ func TestSOAPProviderWithTheSSP7Mapping(t *testing.T) {
 	_, rdb := testutil.MiniRedis(t)
 	ctx := context.Background()
 	st := store.New(rdb, nil)
-	clk := &queue.OffsetClock{}
-	svc := New(st, queue.New(rdb, &queue.Options{Clock: clk, Logger: quiet()}), mappingSet{"ssp7": m}, &Options{
+	clk := &clock.Offset{}
+	svc := New(st, queue.New(rdb, &queue.Options{Now: clk.Now, Logger: quiet()}), mappingSet{"ssp7": m}, &Options{
 		Vendors: map[string]configs.VendorConfig{"servicedesk": {
 			Mapping: "ssp7", Transport: "soap", Endpoint: srv.URL, SOAP: configs.SOAPConfig{Action: "http://tempuri.org/TaskEvent"},
 			Permissions: configs.PermissionSet{ServiceTypes: []string{"*"}},
@@ -56,7 +58,7 @@ func TestSOAPProviderWithTheSSP7Mapping(t *testing.T) {
 				{Company: "*", ServiceType: "*", Event: "order.resolution_rejected", Active: true, Render: "resolution_rejection"},
 			},
 		}},
-		Clock: clk, Logger: quiet(),
+		Now: clk.Now, Logger: quiet(),
 	})
 	o := &model.Order{ID: "t1", Partner: "servicedesk", Company: "globex", ServiceType: "incident", Status: model.StatusNew,
 		Refs: model.Refs{Requestor: "TASK-77", Servicer: "EXT-9"}}

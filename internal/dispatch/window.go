@@ -36,7 +36,7 @@ func (s *Service) PutWindow(ctx context.Context, vendorName string, start, end t
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.now()
 	if start.IsZero() {
 		start = now
 	}
@@ -72,7 +72,7 @@ func (s *Service) GetWindow(ctx context.Context, vendorName string) (*Window, er
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !end.After(s.clock.Now()) {
+	if !ok || !end.After(s.now()) {
 		return nil, fmt.Errorf("dispatch: vendor %s: %w", v.name, ErrNoWindow)
 	}
 	return s.windowView(start, end), nil
@@ -89,7 +89,7 @@ func (s *Service) DeleteWindow(ctx context.Context, vendorName string) error {
 	if err != nil {
 		return err
 	}
-	now := s.clock.Now()
+	now := s.now()
 	if !ok || !end.After(now) {
 		return fmt.Errorf("dispatch: vendor %s: %w", v.name, ErrNoWindow)
 	}
@@ -112,7 +112,7 @@ func (s *Service) DeleteWindow(ctx context.Context, vendorName string) error {
 func (s *Service) saveWindow(ctx context.Context, vendor string, start, end time.Time) error {
 	key := s.k.window(vendor)
 	pipe := s.rdb.TxPipeline()
-	pipe.HSet(ctx, key, "start", start.UnixMilli(), "end", end.UnixMilli(), "set", s.clock.Now().UnixMilli())
+	pipe.HSet(ctx, key, "start", start.UnixMilli(), "end", end.UnixMilli(), "set", s.now().UnixMilli())
 	pipe.PExpireAt(ctx, key, end.Add(windowKeep))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("dispatch: save window of %s: %w", vendor, err)
@@ -134,7 +134,7 @@ func (s *Service) loadWindow(ctx context.Context, vendor string) (start, end tim
 }
 
 func (s *Service) windowView(start, end time.Time) *Window {
-	now := s.clock.Now()
+	now := s.now()
 	w := &Window{Start: start.UTC(), End: end.UTC(), Active: !start.After(now) && end.After(now)}
 	if end.After(now) {
 		w.Remaining = FormatRemaining(end.Sub(now))
@@ -192,7 +192,7 @@ func (s *Service) Notice(ctx context.Context, vendorName string) (string, bool, 
 	if err != nil || until == nil {
 		return "", false, err
 	}
-	return s.notice(v, nil, nil, *until, until.Sub(s.clock.Now())), true, nil
+	return s.notice(v, nil, nil, *until, until.Sub(s.now())), true, nil
 }
 
 // ceilMinutes is d in whole minutes, rounded up (the notice never says less

@@ -158,7 +158,7 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 	}
 	rec, err := s.loadRecord(ctx, p.OrderID, l.Job.ID)
 	if err != nil {
-		now := s.clock.Now().UTC()
+		now := s.now().UTC()
 		rec = &Delivery{Delivery: model.Delivery{ID: l.Job.ID, OrderID: p.OrderID, EventID: p.Event.ID, Partner: v.name,
 			Transport: p.Transport, Status: model.DeliverySending, CreatedAt: now}, Event: string(p.Event.Type), Vendor: v.name, Seq: s.nextSeq(now)}
 	}
@@ -178,7 +178,7 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 		return a
 	}
 	if err != nil {
-		s.retry(ctx, v, l, rec, s.clock.Now().Add(v.retry.BaseDelay), "order store: "+err.Error(), false)
+		s.retry(ctx, v, l, rec, s.now().Add(v.retry.BaseDelay), "order store: "+err.Error(), false)
 		return a
 	}
 	if s.r == nil {
@@ -187,7 +187,7 @@ func (s *Service) attempt(ctx context.Context, v *vendor, l *queue.Lease, unavai
 	}
 	o = visibleOrder(v, o)
 	extra := map[string]any{"delivery_id": l.Job.ID, "vendor": v.name, "attempt": l.Job.Attempts, "transport": p.Transport,
-		"now": s.clock.Now().UTC().Format(time.RFC3339), "message_id": MessageID(l.Job.ID)}
+		"now": s.now().UTC().Format(time.RFC3339), "message_id": MessageID(l.Job.ID)}
 	for k, val := range v.cfg.Settings {
 		if _, taken := extra[k]; !taken {
 			extra[k] = val
@@ -237,7 +237,7 @@ func (s *Service) ackBatch(ctx context.Context, v *vendor, ok []*attempt) {
 	if err := s.q.AckAll(ctx, ls); err != nil {
 		s.log.Warn("dispatch: ack lost; the new holder redelivers with the same id", "vendor", v.name, "err", err)
 	}
-	now := s.clock.Now()
+	now := s.now()
 	pipe := s.rdb.Pipeline()
 	acked := 0
 	for _, a := range ok {
@@ -275,7 +275,7 @@ func (s *Service) ackBatch(ctx context.Context, v *vendor, ok []*attempt) {
 
 // settle retries or buries after a failed attempt.
 func (s *Service) settle(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, err error) {
-	now := s.clock.Now()
+	now := s.now()
 	switch {
 	case errors.Is(err, adapters.ErrGone):
 		reason := fmt.Sprintf("endpoint answered 410 Gone at %s; disabled until a dead letter is replayed", now.UTC().Format(time.RFC3339))
@@ -305,7 +305,7 @@ func (s *Service) settle(ctx context.Context, v *vendor, l *queue.Lease, rec *De
 // retryBackoff retries with the partner's delay, or exponential backoff with
 // jitter, spending the attempt; past the vendor's max age it buries.
 func (s *Service) retryBackoff(ctx context.Context, v *vendor, l *queue.Lease, rec *Delivery, after time.Duration, msg string) {
-	now := s.clock.Now()
+	now := s.now()
 	if !l.Job.CreatedAt.IsZero() && now.Sub(l.Job.CreatedAt) > v.retry.MaxAge {
 		s.bury(ctx, v, l, rec, fmt.Sprintf("%s (gave up: older than %s)", msg, v.retry.MaxAge))
 		return

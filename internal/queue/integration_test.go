@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/equus/sogateway/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
@@ -254,8 +256,8 @@ func TestIntegrationTenThousandReleasedAtOnce(t *testing.T) {
 // leases come back when they expire, and every job is delivered once.
 func TestIntegrationRestartWithAOF(t *testing.T) {
 	srv := testutil.StartRedis(t)
-	clk := &OffsetClock{}
-	q := New(srv.Client(), &Options{Clock: clk, Logger: quiet()})
+	clk := &clock.Offset{}
+	q := New(srv.Client(), &Options{Now: clk.Now, Logger: quiet()})
 	ctx := context.Background()
 	groups := fill(t, q, "acme", 10, 50)
 	testutil.Must(t, q.Hold(ctx, "globex", clk.Now().Add(time.Hour)))

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/equus/sogateway/internal/model"
 	"github.com/redis/go-redis/v9"
 )
@@ -53,39 +55,6 @@ const (
 	StateDead State = "dead"
 )
 
-// Clock is the queue's view of time, injected for tests. Queue decisions use
-// Redis TIME inside the scripts, never a replica's clock; a Clock shifts that
-// time by an offset: Offset() when the Clock has such a method (OffsetClock
-// does), else Now() minus the local time. A nil Clock means offset zero.
-type Clock interface{ Now() time.Time }
-
-// OffsetClock is a Clock that runs at real speed, shifted by an offset that
-// tests advance; the queue adds the same offset to Redis TIME. The zero value
-// is the real time.
-type OffsetClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-var _ Clock = (*OffsetClock)(nil)
-
-// Now returns the local time plus the offset.
-func (c *OffsetClock) Now() time.Time { return time.Now().Add(c.Offset()) }
-
-// Offset returns the current offset.
-func (c *OffsetClock) Offset() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.off
-}
-
-// Advance moves the clock forward by d.
-func (c *OffsetClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // Options configures a Queue. A nil *Options is the zero value, and every zero
 // field takes its default.
 type Options struct {
@@ -103,8 +72,11 @@ type Options struct {
 	// Retention is how long an acknowledged job's hash is kept, so a repeated
 	// Enqueue of its id is still a no-op and Get still answers. Default 168h.
 	Retention time.Duration
-	// Clock shifts the scripts' Redis TIME for tests. Default: no shift.
-	Clock Clock
+	// Now is the injected clock (internal/clock): queue decisions use Redis
+	// TIME inside the scripts, never a replica's clock, and the scripts add
+	// Now's offset from the local time (clock.OffsetOf), so tests can advance
+	// it with a clock.Offset. Default nil: time.Now, no shift.
+	Now func() time.Time
 	// Logger receives reclaims and burials (never payloads). Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -118,7 +90,7 @@ type Queue struct {
 	maxTries  int
 	maxAge    time.Duration
 	retention time.Duration
-	clock     Clock
+	now       func() time.Time
 	log       *slog.Logger
 	known     sync.Map // vendors this Queue has registered in vendorsKey
 }
@@ -148,7 +120,7 @@ func New(rdb redis.UniversalClient, opt *Options) *Queue {
 		o.Logger = slog.Default()
 	}
 	return &Queue{rdb: rdb, prefix: o.Prefix, leaseFor: o.LeaseFor, maxTries: o.MaxAttempts,
-		maxAge: o.MaxAge, retention: o.Retention, clock: o.Clock, log: o.Logger}
+		maxAge: o.MaxAge, retention: o.Retention, now: o.Now, log: o.Logger}
 }
 
 // Job is one delivery waiting in, or passing through, the queue.
@@ -210,14 +182,7 @@ type Stats struct {
 
 // offsetMs is the clock offset the scripts add to Redis TIME.
 func (q *Queue) offsetMs() int64 {
-	switch c := q.clock.(type) {
-	case nil:
-		return 0
-	case interface{ Offset() time.Duration }:
-		return c.Offset().Milliseconds()
-	default:
-		return time.Until(c.Now()).Milliseconds()
-	}
+	return clock.OffsetOf(q.now).Milliseconds()
 }
 
 func validVendor(v string) error {

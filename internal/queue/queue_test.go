@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equus/sogateway/internal/clock"
+
 	"github.com/equus/sogateway/internal/model"
 	"github.com/equus/sogateway/internal/testutil"
 	"github.com/redis/go-redis/v9"
@@ -19,7 +21,7 @@ import (
 // env is one queue on one backend with a settable clock.
 type env struct {
 	q   *Queue
-	clk *OffsetClock
+	clk *clock.Offset
 	rdb redis.UniversalClient
 	ctx context.Context
 }
@@ -28,14 +30,12 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newEnv(t *testing.T, rdb redis.UniversalClient, opt *Options) *env {
 	t.Helper()
-	clk := &OffsetClock{}
-	o := Options{Clock: clk, Logger: quiet()}
+	clk := &clock.Offset{}
+	o := Options{Now: clk.Now, Logger: quiet()}
 	if opt != nil {
 		o = *opt
-		if o.Clock == nil {
-			o.Clock = clk
-		} else {
-			clk = o.Clock.(*OffsetClock)
+		if o.Now == nil {
+			o.Now = clk.Now
 		}
 		if o.Logger == nil {
 			o.Logger = quiet()
@@ -216,7 +216,7 @@ func TestBuryLetsTheGroupGoOn(t *testing.T) {
 
 func TestLeaseTokenFencesAStaleWorker(t *testing.T) {
 	suite(t, nil, func(t *testing.T, e *env) {
-		other := New(e.rdb, &Options{Clock: e.clk, Logger: quiet()})
+		other := New(e.rdb, &Options{Now: e.clk.Now, Logger: quiet()})
 		e.enqueue(t, "acme", "o1", "d1", "d2")
 		stale := e.claim(t, "acme", 1)[0]
 		e.clk.Advance(31 * time.Second) // past the 30s lease
