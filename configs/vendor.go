@@ -51,6 +51,11 @@ type VendorConfig struct {
 	// is the message id the gateway sent, extra.message_id) marks it Success or
 	// Failure (EMG). Default false: the transport's 2xx is Success.
 	AwaitAck bool `yaml:"await_ack"`
+	// MaxAttachmentBytes is the largest attachment the vendor takes (EMG: 5 MB
+	// each, seed 003): Save and Send of an order with an attachment of a
+	// larger known size is refused, naming it, and nothing is queued. 0 (the
+	// default) means no limit.
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
 	// Pull configures pull mode (GET /partners/<vendor>/orders); default off.
 	Pull PullConfig `yaml:"pull"`
 	// Retry overrides dispatch.retry for this vendor; nil uses the global policy.
@@ -210,6 +215,9 @@ func (v *VendorConfig) Validate(path string) error {
 	case "", "POST", "PUT", "PATCH":
 	default:
 		errs = append(errs, bad(path+".method", "must be POST, PUT or PATCH", v.Method))
+	}
+	if v.MaxAttachmentBytes < 0 {
+		errs = append(errs, bad(path+".max_attachment_bytes", "must not be negative", v.MaxAttachmentBytes))
 	}
 	if v.Timeout < 0 || v.Timeout > 5*time.Minute {
 		errs = append(errs, bad(path+".timeout", "must be between 1ms and 5m", v.Timeout))

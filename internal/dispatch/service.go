@@ -349,6 +349,9 @@ func (s *Service) submit(ctx context.Context, v *vendor, o *model.Order, opts Se
 	if err := s.permit(v, o); err != nil {
 		return nil, err
 	}
+	if err := attachmentsFit(v, o); err != nil {
+		return nil, err
+	}
 	def := v.definition(o, string(model.EventOrderSubmitted))
 	if def == nil && !v.cfg.PullOnly() {
 		return nil, model.Refuse("event", "no active integrated event definition for vendor %s, company %q, service type %q and event order.submitted",
@@ -399,6 +402,27 @@ func (s *Service) submit(ctx context.Context, v *vendor, o *model.Order, opts Se
 		}
 	}
 	return res, nil
+}
+
+// attachmentsFit refuses an order whose attachment of a known size is over
+// the vendor's max_attachment_bytes (the gateway sends links; the vendor
+// fetches the content and would refuse it).
+func attachmentsFit(v *vendor, o *model.Order) error {
+	limit := v.cfg.MaxAttachmentBytes
+	if limit <= 0 {
+		return nil
+	}
+	var es model.ValidationErrors
+	for i, a := range o.Attachments {
+		if a.Size > limit {
+			es = append(es, &model.ValidationError{Field: fmt.Sprintf("attachments[%d].size", i),
+				Rule: fmt.Sprintf("%s is %d bytes; vendor %s takes at most %d bytes per attachment", a.Name, a.Size, v.name, limit)})
+		}
+	}
+	if len(es) > 0 {
+		return es
+	}
+	return nil
 }
 
 // fillHold sets the maintenance notice when the vendor is offline now.
