@@ -90,7 +90,7 @@ func TestVendorValidateNamesKeyAndValue(t *testing.T) {
 		{"endpoint", func(v *VendorConfig) { v.Endpoint = "ftp://x" }, `vendors.acme.endpoint: must be an http(s) URL, got "ftp://x"`},
 		{"transport", func(v *VendorConfig) { v.Transport = "carrier-pigeon" }, `vendors.acme.transport: must be http, soap, smtp or pull, got "carrier-pigeon"`},
 		{"auth kind", func(v *VendorConfig) { v.Auth.Kind = "magic" }, `vendors.acme.auth.kind: must be none, bearer, header or basic, got "magic"`},
-		{"attachment limit", func(v *VendorConfig) { v.MaxAttachmentBytes = -1 }, `vendors.acme.max_attachment_bytes: must not be negative, got -1`},
+		{"attachment limit", func(v *VendorConfig) { v.MaxAttachmentBytes = -1 }, `vendors.acme.max_attachment_bytes: must not be negative, got "-1"`},
 		{"token env missing", func(v *VendorConfig) { v.Auth.Kind = "bearer" }, `vendors.acme.auth.token_env: is required`},
 		{"secret value instead of name", func(v *VendorConfig) { v.Signing.SecretEnv = "whsec_abcdefghijkl" }, `vendors.acme.signing.secret_env: must name an environment variable ([A-Z_][A-Z0-9_]*), not hold a value, got "wh…(redacted)"`},
 		{"event", func(v *VendorConfig) { v.Definitions[0].Event = "order.shipped" }, `vendors.acme.definitions[0].event: must be one of`},
