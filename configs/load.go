@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equus/sogateway/internal/editdist"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -163,7 +165,7 @@ func strictDecode(n *yaml.Node, v reflect.Value, path string, es *Errors) {
 			idx, ok := fields[k.Value]
 			if !ok {
 				hint := ""
-				if s := closest(k.Value, names); s != "" {
+				if s := editdist.Closest(k.Value, names, 2); s != "" {
 					hint = fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				*es = append(*es, &Error{Key: strings.TrimPrefix(path+"."+k.Value, "."), Line: k.Line, Value: k.Value,
@@ -244,35 +246,4 @@ func sorted(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
-}
-
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, cands []string) string {
-	best, bestD := "", 3
-	for _, c := range cands {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

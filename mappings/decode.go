@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/equus/sogateway/internal/editdist"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -353,7 +355,7 @@ func readableYAML(msg string) string {
 func hint(s string, names []string) string {
 	best, bestD := "", 1<<30
 	for _, n := range names {
-		d := levenshtein(strings.ToLower(s), strings.ToLower(n))
+		d := editdist.Distance(strings.ToLower(s), strings.ToLower(n))
 		if len(s) >= 3 && strings.HasPrefix(strings.ToLower(n), strings.ToLower(s)) {
 			d = min(d, 1)
 		}
@@ -366,25 +368,4 @@ func hint(s string, names []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
