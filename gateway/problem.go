@@ -55,36 +55,39 @@ func WriteProblem(c *gin.Context, p Problem) {
 
 // WriteError maps err onto a problem: validation errors to 422 naming each field,
 // ErrNotFound to 404, ErrVersionConflict to 412, ErrConflict to 409, ErrRefused to 422,
-// anything else to 500 without leaking the message.
+// anything else to 500 without leaking the message. The detail is rendered
+// by model.Describe from the error's typed parts, never from err.Error():
+// the wrapping chain (package prefixes, our own context) goes to the log.
 func WriteError(c *gin.Context, err error) {
 	var ves model.ValidationErrors
 	var ve *model.ValidationError
 	var re *model.RuleError
+	detail := model.Describe(err)
 	switch {
 	case errors.As(err, &ves):
-		p := Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid order", Detail: ves.Error()}
+		p := Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid order", Detail: detail}
 		for _, e := range ves {
 			p.Errors = append(p.Errors, FieldProblem{Field: e.Field, Rule: e.Rule})
 		}
 		WriteProblem(c, p)
 	case errors.As(err, &ve):
-		WriteProblem(c, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid input", Detail: ve.Error(),
+		WriteProblem(c, Problem{Status: http.StatusUnprocessableEntity, Title: "Invalid input", Detail: detail,
 			Errors: []FieldProblem{{Field: ve.Field, Rule: ve.Rule}}})
 	case errors.Is(err, model.ErrVersionConflict):
-		WriteProblem(c, Problem{Status: http.StatusPreconditionFailed, Title: "Version conflict", Detail: err.Error()})
+		WriteProblem(c, Problem{Status: http.StatusPreconditionFailed, Title: "Version conflict", Detail: detail})
 	case errors.Is(err, model.ErrNotFound):
-		WriteProblem(c, Problem{Status: http.StatusNotFound, Title: "Not found", Detail: err.Error()})
+		WriteProblem(c, Problem{Status: http.StatusNotFound, Title: "Not found", Detail: detail})
 	case errors.As(err, &re):
 		status := http.StatusUnprocessableEntity
 		if errors.Is(err, model.ErrConflict) {
 			status = http.StatusConflict
 		}
-		WriteProblem(c, Problem{Status: status, Title: "Refused", Detail: re.Error(),
+		WriteProblem(c, Problem{Status: status, Title: "Refused", Detail: detail,
 			Errors: []FieldProblem{{Field: re.Field, Rule: re.Rule}}})
 	case errors.Is(err, model.ErrConflict):
-		WriteProblem(c, Problem{Status: http.StatusConflict, Title: "Conflict", Detail: err.Error()})
+		WriteProblem(c, Problem{Status: http.StatusConflict, Title: "Conflict", Detail: detail})
 	case errors.Is(err, model.ErrRefused), errors.Is(err, model.ErrInvalid):
-		WriteProblem(c, Problem{Status: http.StatusUnprocessableEntity, Title: "Refused", Detail: err.Error()})
+		WriteProblem(c, Problem{Status: http.StatusUnprocessableEntity, Title: "Refused", Detail: detail})
 	default:
 		_ = c.Error(err)
 		WriteProblem(c, Problem{Status: http.StatusInternalServerError, Title: "Internal error",

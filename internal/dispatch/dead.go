@@ -56,7 +56,7 @@ func jobDelivery(j *queue.Job) *Delivery {
 func (s *Service) Replay(ctx context.Context, deliveryID string) (*Delivery, error) {
 	loc, err := s.rdb.Get(ctx, s.k.delivery(deliveryID)).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("dispatch: delivery %s: %w", deliveryID, ErrUnknownDelivery)
+		return nil, fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "delivery", ID: deliveryID, Err: ErrUnknownDelivery})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: delivery %s: %w", deliveryID, err)
@@ -73,7 +73,7 @@ func (s *Service) Replay(ctx context.Context, deliveryID string) (*Delivery, err
 		case errors.Is(err, queue.ErrNotDead):
 			return nil, model.Conflict("status", "delivery %s has not failed, so it cannot be replayed", deliveryID)
 		case errors.Is(err, model.ErrNotFound):
-			return nil, fmt.Errorf("dispatch: delivery %s: %w", deliveryID, ErrUnknownDelivery)
+			return nil, fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "delivery", ID: deliveryID, Err: ErrUnknownDelivery})
 		}
 		return nil, fmt.Errorf("dispatch: replay %s: %w", deliveryID, err)
 	}

@@ -70,7 +70,7 @@ func (s *Service) Pull(ctx context.Context, vendorName, cursor string, limit int
 		return nil, err
 	}
 	if !v.cfg.Pull.Enabled {
-		return nil, fmt.Errorf("dispatch: vendor %s: %w", v.name, ErrPullDisabled)
+		return nil, fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "pull mode of vendor", ID: v.name, Err: ErrPullDisabled})
 	}
 	if cursor == "" {
 		cursor, err = s.rdb.Get(ctx, s.k.pullAck(v.name)).Result()
@@ -135,7 +135,7 @@ func (s *Service) AckPull(ctx context.Context, vendorName, cursor string) (strin
 		return "", err
 	}
 	if !v.cfg.Pull.Enabled {
-		return "", fmt.Errorf("dispatch: vendor %s: %w", v.name, ErrPullDisabled)
+		return "", fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "pull mode of vendor", ID: v.name, Err: ErrPullDisabled})
 	}
 	c, err := strconv.ParseInt(cursor, 10, 64)
 	if err != nil || c < 0 {

@@ -85,7 +85,7 @@ func (s *Service) saveRecord(ctx context.Context, d *Delivery) {
 func (s *Service) loadRecord(ctx context.Context, orderID, id string) (*Delivery, error) {
 	doc, err := s.rdb.HGet(ctx, s.k.deliveries(orderID), id).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("dispatch: delivery %s: %w", id, ErrUnknownDelivery)
+		return nil, fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "delivery", ID: id, Err: ErrUnknownDelivery})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: delivery %s: %w", id, err)

@@ -168,7 +168,7 @@ func (s *Service) Vendors() []string { return append([]string(nil), s.vset().nam
 func (s *Service) vendor(name string) (*vendor, error) {
 	v, ok := s.vset().byName[name]
 	if !ok {
-		return nil, fmt.Errorf("dispatch: vendor %q: %w", name, ErrUnknownVendor)
+		return nil, fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "vendor", ID: name, Err: ErrUnknownVendor})
 	}
 	return v, nil
 }

@@ -73,7 +73,7 @@ func (s *Service) GetWindow(ctx context.Context, vendorName string) (*Window, er
 		return nil, err
 	}
 	if !ok || !end.After(s.now()) {
-		return nil, fmt.Errorf("dispatch: vendor %s: %w", v.name, ErrNoWindow)
+		return nil, fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "offline window of vendor", ID: v.name, Err: ErrNoWindow})
 	}
 	return s.windowView(start, end), nil
 }
@@ -91,7 +91,7 @@ func (s *Service) DeleteWindow(ctx context.Context, vendorName string) error {
 	}
 	now := s.now()
 	if !ok || !end.After(now) {
-		return fmt.Errorf("dispatch: vendor %s: %w", v.name, ErrNoWindow)
+		return fmt.Errorf("dispatch: %w", &model.NotFoundError{What: "offline window of vendor", ID: v.name, Err: ErrNoWindow})
 	}
 	if start.After(now) {
 		// A window that has not begun is forgotten: it held nothing.

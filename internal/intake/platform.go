@@ -72,7 +72,7 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 	}
 	owners := ownersOf(cur.Partner)
 	if version != 0 && version != cur.Version {
-		return nil, nil, fmt.Errorf("order %s is at version %d, not %d: %w", id, cur.Version, version, model.ErrVersionConflict)
+		return nil, nil, &model.VersionConflictError{ID: id, Current: cur.Version, Read: version}
 	}
 	now := s.opt.Now().UTC()
 	before := cloneOrder(cur)
@@ -152,7 +152,7 @@ func (s *Service) AddMessage(ctx context.Context, id string, m model.Message) (*
 		s.committed(ctx, before, cur, ev)
 		return cur, ev, nil
 	}
-	return nil, nil, fmt.Errorf("intake: order %s kept changing: %w", id, model.ErrVersionConflict)
+	return nil, nil, fmt.Errorf("intake: %w", &model.VersionConflictError{ID: id})
 }
 
 // RejectResolution declines the solution of a resolved order (SSP7
@@ -193,7 +193,7 @@ func (s *Service) RejectResolution(ctx context.Context, id, reason string) (*mod
 		s.committed(ctx, before, cur, ev)
 		return cur, ev, nil
 	}
-	return nil, nil, fmt.Errorf("intake: order %s kept changing: %w", id, model.ErrVersionConflict)
+	return nil, nil, fmt.Errorf("intake: %w", &model.VersionConflictError{ID: id})
 }
 
 func assignedGroup(o *model.Order) string {

@@ -52,10 +52,10 @@ end
 // ARGV[1] order JSON (without history), ARGV[2] fence key ("" for none),
 // ARGV[3] fence value, ARGV[4] fence TTL ms (0 keeps fences forever),
 // ARGV[5..] counts and entries as above.
-// Returns 1, or the error "EXISTS" when the order already exists.
+// Returns 1 when created, 0 when the order already exists (nothing written).
 var createScript = redis.NewScript(historyLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.error_reply('EXISTS')
+  return 0
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'doc', ARGV[1], 'pub', 0)
 append_history(5)
@@ -76,13 +76,15 @@ return 1
 // "until-changed" (a duplicate only while the order is still at the version
 // the key produced: body digests, so the same content sent again after another
 // change applies again), ARGV[6] fence TTL ms, ARGV[7..] counts and entries.
-// Returns {"OK", new version, published mark, events length}; {"DUP", first
-// fence value} when the fence key is already set; errors "NOTFOUND" or
-// "VERSION <current>".
+// Returns a reply whose first element is its code (see the update* constants):
+// {"OK", new version, published mark, events length}; {"DUP", first fence
+// value} when the fence key is already set; {"NOTFOUND"} when the order does
+// not exist; {"VERSION", current version} when it is not at the expected one.
+// Nothing is written unless the code is "OK".
 var updateScript = redis.NewScript(historyLua + `
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then
-  return redis.error_reply('NOTFOUND')
+  return {'NOTFOUND'}
 end
 if ARGV[3] ~= '' then
   local seen = redis.call('HGET', KEYS[3], ARGV[3])
@@ -95,7 +97,7 @@ if ARGV[3] ~= '' then
   end
 end
 if cur ~= ARGV[1] then
-  return redis.error_reply('VERSION ' .. cur)
+  return {'VERSION', cur}
 end
 local nv = tonumber(cur) + 1
 redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2])
@@ -106,6 +108,14 @@ end
 local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')
 return {'OK', nv, pub, redis.call('LLEN', KEYS[2])}
 `)
+
+// The codes updateScript answers with, as the first element of its reply.
+const (
+	updateOK       = "OK"
+	updateDup      = "DUP"
+	updateNotFound = "NOTFOUND"
+	updateVersion  = "VERSION"
+)
 
 // migrateScript moves the history of an order written before history lived
 // beside it (messages and attachments inside the doc) into its lists, without

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -151,11 +150,12 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	s.markIndex(ctx, pipe, o.ID, 1)
 	created := createScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
 	_, _ = pipe.Exec(ctx)
-	if err := created.Err(); err != nil {
-		if strings.Contains(err.Error(), "EXISTS") {
-			return ErrExists
-		}
+	n, err := created.Int()
+	if err != nil {
 		return fmt.Errorf("store: create order %s: %w", o.ID, err)
+	}
+	if n == 0 {
+		return ErrExists
 	}
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
 	s.publishFresh(ctx, o.ID, 0, 1, []string{string(evDoc)}, []string{ev.ID}, []string{string(ev.Type)},
@@ -241,7 +241,7 @@ func (s *Store) decodeHead(ctx context.Context, id string, cmd *redis.SliceCmd) 
 	v, _ := vals[0].(string)
 	doc, ok := vals[1].(string)
 	if !ok {
-		return nil, false, fmt.Errorf("order %s: %w", id, model.ErrNotFound)
+		return nil, false, model.NotFound("order", id)
 	}
 	o = new(model.Order)
 	if err := json.Unmarshal([]byte(doc), o); err != nil {
@@ -383,24 +383,29 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 	s.markIndex(ctx, pipe, o.ID, o.Version)
 	run := updateScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
 	_, _ = pipe.Exec(ctx)
-	res, err := run.Result()
+	arr, err := run.Slice()
 	if err != nil {
 		o.Version = expected
-		msg := err.Error()
-		switch {
-		case strings.Contains(msg, "NOTFOUND"):
-			return fmt.Errorf("order %s: %w", o.ID, model.ErrNotFound)
-		case strings.Contains(msg, "VERSION"):
-			cur := strings.TrimSpace(msg[strings.Index(msg, "VERSION")+len("VERSION"):])
-			return fmt.Errorf("order %s is at version %s, not %d: %w", o.ID, cur, expected, model.ErrVersionConflict)
-		}
 		return fmt.Errorf("store: update order %s: %w", o.ID, err)
 	}
-	arr, _ := res.([]any)
-	if len(arr) == 2 {
+	code, _ := arr[0].(string)
+	switch code {
+	case updateOK:
+	case updateDup:
 		o.Version = expected
 		v, _ := arr[1].(string)
 		return &DuplicateError{Value: v}
+	case updateNotFound:
+		o.Version = expected
+		return fmt.Errorf("store: %w", model.NotFound("order", o.ID))
+	case updateVersion:
+		o.Version = expected
+		cur, _ := arr[1].(string)
+		n, _ := strconv.ParseInt(cur, 10, 64)
+		return fmt.Errorf("store: %w", &model.VersionConflictError{ID: o.ID, Current: n, Read: expected})
+	default:
+		o.Version = expected
+		return fmt.Errorf("store: update order %s: unknown reply %q", o.ID, code)
 	}
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
 	// What follows the commit (index, the message's answer) rides in the
@@ -496,7 +501,7 @@ func (s *Store) Events(ctx context.Context, orderID string) ([]*model.Event, err
 		return nil, fmt.Errorf("store: events of %s: %w", orderID, err)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("order %s: %w", orderID, model.ErrNotFound)
+		return nil, model.NotFound("order", orderID)
 	}
 	raw, err := s.rdb.LRange(ctx, s.k.events(orderID), 0, -1).Result()
 	if err != nil {
@@ -538,7 +543,7 @@ func (s *Store) pageRange(ctx context.Context, id, list, cursor string, limit in
 	if n, err := exists.Result(); err != nil {
 		return nil, "", fmt.Errorf("store: history of %s: %w", id, err)
 	} else if n == 0 {
-		return nil, "", fmt.Errorf("order %s: %w", id, model.ErrNotFound)
+		return nil, "", model.NotFound("order", id)
 	}
 	raw, err := rng.Result()
 	if err != nil {
@@ -599,7 +604,7 @@ func (s *Store) ListOrders(ctx context.Context, offset, limit int64) ([]string, 
 func (s *Store) FindByRef(ctx context.Context, partner, kind, ref string) (string, error) {
 	id, err := s.rdb.Get(ctx, s.k.ref(partner, kind, ref)).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("%s reference %q of %s: %w", kind, ref, partner, model.ErrNotFound)
+		return "", model.NotFound(kind+" reference of "+partner, ref)
 	}
 	if err != nil {
 		return "", fmt.Errorf("store: find ref: %w", err)

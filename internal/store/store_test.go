@@ -46,8 +46,18 @@ func TestCreateGetUpdate(t *testing.T) {
 		}
 		stale, _ := s.GetOrder(ctx, "o1")
 		stale.Version = 1
-		if err := s.UpdateOrder(ctx, stale); !errors.Is(err, model.ErrVersionConflict) {
-			t.Fatalf("UpdateOrder(stale) = %v, want ErrVersionConflict", err)
+		var vc *model.VersionConflictError
+		if err := s.UpdateOrder(ctx, stale); !errors.As(err, &vc) || !errors.Is(err, model.ErrVersionConflict) || vc.Current != 2 || vc.Read != 1 {
+			t.Fatalf("UpdateOrder(stale) = %v, want a VersionConflictError at 2, read 1", err)
+		}
+		if got := model.Describe(vc); got != "order o1 is at version 2, not 1" {
+			t.Fatalf("Describe(version conflict) = %q", got)
+		}
+		gone, _ := newOrder("gone")
+		gone.Version = 1
+		var nf *model.NotFoundError
+		if err := s.UpdateOrder(ctx, gone); !errors.As(err, &nf) || nf.What != "order" || nf.ID != "gone" {
+			t.Fatalf("UpdateOrder(unknown) = %v, want a NotFoundError for order gone", err)
 		}
 		evs, err := s.Events(ctx, "o1")
 		testutil.Must(t, err)
