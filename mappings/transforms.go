@@ -166,7 +166,9 @@ func buildTruncate(c *compiler, t Transform, ct *ctransform) bool {
 		if utf8Len(s) <= n {
 			return s, nil
 		}
-		e.warn(fmt.Sprintf("%s: truncated from %d to %d characters (%s)", e.pathOf(r), utf8Len(s), n, r.where))
+		// The warning reaches the partner (EMG's Ack) and the platform
+		// (the event): the rule's file and line stay in --explain's trace.
+		e.warn(fmt.Sprintf("%s: truncated from %d to %d characters", e.pathOf(r), utf8Len(s), n))
 		return truncateRunes(s, n), nil
 	}
 	return true

@@ -104,7 +104,7 @@ func (e *RuleError) Unwrap() error { return e.Kind }
 // array); otherwise every Item succeeds or fails on its own.
 func (m *Mapping) Translate(in Input) (*Batch, error) {
 	if !gjson.ValidBytes(in.Body) {
-		return nil, fmt.Errorf("mappings: %s: body is not valid JSON: %w", m.name, model.ErrInvalid)
+		return nil, fmt.Errorf("mappings: %s: %w", m.name, &RuleError{Msg: "the body is not valid JSON", Kind: model.ErrInvalid})
 	}
 	if in.Protocol == "" && len(m.spec.Protocols) > 0 && m.spec.Protocols[0] != "outbound" {
 		in.Protocol = model.Protocol(m.spec.Protocols[0])
@@ -116,7 +116,7 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 			if (strings.HasPrefix(inner, "{") || strings.HasPrefix(inner, "[")) && gjson.Valid(inner) {
 				var err error
 				if body, err = sjson.SetRaw(body, u, inner); err != nil {
-					return nil, fmt.Errorf("mappings: %s: unwrap %s: %w", m.name, u, model.ErrInvalid)
+					return nil, fmt.Errorf("mappings: %s: %w", m.name, &RuleError{Path: u, Msg: "holds JSON that cannot be read", Kind: model.ErrInvalid})
 				}
 			}
 		}
@@ -141,7 +141,7 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 		}
 		for k, v := range in.Settings {
 			if st, ok := m.spec.Settings[k]; ok && len(st.Values) > 0 && !contains(st.Values, v) {
-				return nil, fmt.Errorf("mappings: %s: setting %s: %q is not one of %s: %w", m.name, k, v, strings.Join(st.Values, ", "), model.ErrInvalid)
+				return nil, fmt.Errorf("mappings: %s: %w", m.name, &RuleError{Msg: fmt.Sprintf("setting %s: %q is not one of %s", k, v, strings.Join(st.Values, ", ")), Kind: model.ErrInvalid})
 			}
 			e.settings[k] = v
 		}
@@ -165,7 +165,7 @@ func (m *Mapping) Translate(in Input) (*Batch, error) {
 	}
 	arr := e.get(m.split, e.bodyRes)
 	if !arr.IsArray() {
-		return nil, fmt.Errorf("mappings: %s: %s must be an array of messages: %w", m.name, m.split.text, model.ErrInvalid)
+		return nil, fmt.Errorf("mappings: %s: %w", m.name, &RuleError{Path: m.split.text, Msg: "must be an array of messages", Kind: model.ErrInvalid})
 	}
 	elems := arr.Array()
 	b := &Batch{Items: make([]Item, len(elems)), Split: true}

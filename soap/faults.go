@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/mappings"
 )
 
 // authFault answers a failed authentication: HTTP 401 with a Basic challenge.
@@ -67,18 +68,35 @@ func (h *Handler) backendFault(ctx context.Context, call *Call, err error) *Faul
 		}
 		return f
 	case errors.Is(err, model.ErrRefused), errors.Is(err, model.ErrConflict), errors.Is(err, model.ErrInvalid):
-		f := &Fault{Code: CodeClient, Reason: ReasonRefused, Err: err, Text: err.Error()}
+		// The text is rendered from the error's typed parts: what the
+		// client sent and the rule it broke, never the wrapping chain nor
+		// the mapping rule's file and line (those go to the log).
+		f := &Fault{Code: CodeClient, Reason: ReasonRefused, Err: err, Text: model.Describe(err)}
 		if errors.Is(err, model.ErrConflict) {
 			f.Reason = ReasonConflict
 		}
 		if errors.Is(err, model.ErrInvalid) {
 			f.Reason = ReasonInvalidParameter
 		}
-		// The rule's own text, without the backend's wrapping prefixes.
-		if errors.As(err, &re) {
-			f.Element, f.Text = re.Field, re.Error()
-		} else if errors.As(err, &ve) {
-			f.Element, f.Text = ve.Field, ve.Error()
+		var mre *mappings.RuleError
+		switch {
+		case errors.As(err, &mre):
+			f.Element = mre.Path
+			if f.Element == "" {
+				f.Element = mre.Field
+			}
+			f.Text = mre.Msg
+			if f.Element != "" {
+				f.Text = f.Element + ": " + mre.Msg
+			}
+			if mre.Rule != "" {
+				h.log.LogAttrs(ctx, slog.LevelInfo, "soap call refused by a mapping rule", slog.String("operation", call.Operation),
+					slog.String("rule", mre.Rule), slog.String("field", mre.Field), slog.String("reason", mre.Msg))
+			}
+		case errors.As(err, &re):
+			f.Element = re.Field
+		case errors.As(err, &ve):
+			f.Element = ve.Field
 		}
 		return f
 	}

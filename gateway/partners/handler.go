@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/equus/sogateway/gateway"
 
@@ -104,7 +103,8 @@ func (ps *Set) handler(p *partner, rt mappings.Route) gin.HandlerFunc {
 				k.fail(perr(http.StatusServiceUnavailable, "", "the %s mapping is not loaded; retry later", p.name))
 				return
 			}
-			k.fail(perr(http.StatusBadRequest, "", "%s", strings.TrimPrefix(errors.Unwrap(err).Error(), "mappings: ")))
+			field, rule := fieldOf(err)
+			k.fail(perr(http.StatusBadRequest, field, "%s", fieldRule(field, rule)))
 			return
 		}
 		retry := false
@@ -236,7 +236,16 @@ func fieldOf(err error) (field, rule string) {
 		return ve.Field, ve.Rule
 	}
 	if inbound.Permanent(err) {
-		return "", err.Error()
+		// Typed parts only: the wrapping chain is ours and goes to the log.
+		return "", model.Describe(err)
 	}
 	return "", "the gateway could not store the message; retry later"
+}
+
+// fieldRule joins what fieldOf returns into one sentence.
+func fieldRule(field, rule string) string {
+	if field == "" {
+		return rule
+	}
+	return field + ": " + rule
 }

@@ -170,7 +170,7 @@ func (s *Service) Receive(ctx context.Context, msg Message) ([]Result, error) {
 		return nil, &TranslateError{Err: err}
 	}
 	if msg.Single && len(batch.Items) != 1 {
-		return nil, &TranslateError{Err: fmt.Errorf("%d messages in one, want one: %w", len(batch.Items), model.ErrInvalid)}
+		return nil, &TranslateError{Err: &mappings.RuleError{Msg: fmt.Sprintf("%d messages in one call, want one", len(batch.Items)), Kind: model.ErrInvalid}}
 	}
 	split := batch.Split
 	results := make([]Result, len(batch.Items))
@@ -216,7 +216,7 @@ func (s *Service) Collector() prometheus.Collector { return s.foreign }
 func translate(tr Translator, in mappings.Input) (b *mappings.Batch, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			b, err = nil, fmt.Errorf("the mapping failed on this message (panic: %v): %w", r, model.ErrInvalid)
+			b, err = nil, fmt.Errorf("panic: %v: %w", r, &mappings.RuleError{Msg: "the mapping failed on this message", Kind: model.ErrInvalid})
 		}
 	}()
 	return tr.Translate(in)
