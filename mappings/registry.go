@@ -24,7 +24,10 @@ type PartnerStatus struct {
 	Version string `json:"version"`
 	// LoadedAt is when the running version was swapped in.
 	LoadedAt time.Time `json:"loaded_at"`
-	// LastError is the last failed reload of this partner ("" after a good one).
+	// LastError is the last failed reload of this partner ("" after a good
+	// one): what was wrong, one problem a line, without the file and
+	// position, which go to the log and to `gatewayd mappings validate`
+	// (/readyz shows this to any prober).
 	LastError string `json:"last_error,omitempty"`
 	// ErrorAt is when LastError happened.
 	ErrorAt time.Time `json:"error_at,omitzero"`
@@ -149,7 +152,7 @@ func (r *Registry) Reload() error {
 			if old := cur[name]; old != nil {
 				next[name] = old
 			}
-			st.LastError, st.ErrorAt = err.Error(), now
+			st.LastError, st.ErrorAt = statusError(err), now
 			r.status[name] = st
 			r.log.Error("mapping rejected; the running version keeps serving", "partner", name, "running", st.Version, "err", err)
 			continue
@@ -269,4 +272,22 @@ func folderStamp(dir string) (string, error) {
 		fmt.Fprintf(h, "%s %d %d %x\n", filepath.Base(f), fi.Size(), fi.ModTime().UnixNano(), sum)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// statusError renders a failed load for PartnerStatus.LastError from its
+// typed parts: each problem's message without its file and position.
+func statusError(err error) string {
+	var le LoadErrors
+	var one *LoadError
+	switch {
+	case errors.As(err, &le):
+		msgs := make([]string, len(le))
+		for i, e := range le {
+			msgs[i] = e.Msg
+		}
+		return strings.Join(msgs, "\n")
+	case errors.As(err, &one):
+		return one.Msg
+	}
+	return "the mapping folder could not be read"
 }
