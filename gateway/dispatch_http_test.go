@@ -107,8 +107,7 @@ func (r *dispatchRig) do(method, path, body string, hdr ...string) (int, map[str
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	w := httptest.NewRecorder()
-	r.engine.ServeHTTP(w, req)
+	w := testutil.Serve(r.t, r.engine, req)
 	var m map[string]any
 	_ = json.Unmarshal(w.Body.Bytes(), &m)
 	if w.Code >= 400 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") {
@@ -388,8 +387,7 @@ func TestDispatchHTTPOfflineWindowETagAndAudit(t *testing.T) {
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
-		w := httptest.NewRecorder()
-		r.engine.ServeHTTP(w, req)
+		w := testutil.Serve(r.t, r.engine, req)
 		return w.Code, w.Header().Get("ETag")
 	}
 	const path = "/v1/vendors/acme-movers/offline-window"

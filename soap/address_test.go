@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/equus/sogateway/internal/testutil"
 )
 
 // TestLocation checks the address the WSDL and DISCO document give: the
@@ -34,8 +36,7 @@ func TestLocation(t *testing.T) {
 			if got := h.location(r); got != tc.want {
 				t.Errorf("location() = %q, want %q", got, tc.want)
 			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			w := testutil.Serve(t, h, r)
 			if w.Code != 200 || !strings.Contains(w.Body.String(), `<contractRef ref="`+tc.want+`?wsdl"`) {
 				t.Errorf("GET ?disco = %d %s, want the DISCO document with %s", w.Code, w.Body, tc.want)
 			}

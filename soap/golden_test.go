@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/equus/sogateway/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite golden responses (testdata/golden/*.resp)")
@@ -59,8 +61,7 @@ func TestGolden(t *testing.T) {
 			for _, kv := range hdr {
 				r.Header.Add(kv[0], kv[1])
 			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			w := testutil.Serve(t, h, r)
 			var got bytes.Buffer
 			fmt.Fprintf(&got, "%d\nContent-Type: %s\n", w.Code, w.Header().Get("Content-Type"))
 			if a := w.Header().Get("WWW-Authenticate"); a != "" {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/equus/sogateway/internal/testutil"
 )
 
 const (
@@ -85,8 +87,7 @@ func (q req) do(t *testing.T, h http.Handler) *httptest.ResponseRecorder {
 		u, p, _ := strings.Cut(q.basic, ":")
 		r.SetBasicAuth(u, p)
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	w := testutil.Serve(t, h, r)
 	return w
 }
 
@@ -465,8 +466,7 @@ func TestGet(t *testing.T) {
 	} {
 		r := httptest.NewRequest(tc.method, tc.target, nil)
 		r.Host = "gateway.example"
-		w := httptest.NewRecorder()
-		tc.h.ServeHTTP(w, r)
+		w := testutil.Serve(t, tc.h, r)
 		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.contains) {
 			t.Errorf("%s %s = %d (body holds %q: %v), want %d", tc.method, tc.target, w.Code, tc.contains,
 				strings.Contains(w.Body.String(), tc.contains), tc.status)

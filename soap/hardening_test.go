@@ -14,10 +14,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/equus/sogateway/internal/testutil"
 )
 
 // post runs one request through h in process and returns the response.
-func post(h http.Handler, ct, action string, body io.Reader, length int64, auth bool) *httptest.ResponseRecorder {
+func post(t testing.TB, h http.Handler, ct, action string, body io.Reader, length int64, auth bool) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodPost, DefaultPath, body)
 	r.ContentLength = length
 	r.Header.Set("Content-Type", ct)
@@ -27,8 +29,7 @@ func post(h http.Handler, ct, action string, body io.Reader, length int64, auth 
 	if auth {
 		r.SetBasicAuth(testUser, testPassword)
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	w := testutil.Serve(t, h, r)
 	return w
 }
 
@@ -54,7 +55,7 @@ func TestDeepDocumentRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rec := &recorder{}
 			h := newTestHandler(t, rec, nil)
-			w := post(h, "text/xml", "", strings.NewReader(doc), int64(len(doc)), true)
+			w := post(t, h, "text/xml", "", strings.NewReader(doc), int64(len(doc)), true)
 			if got := faultReason(w.Body.String()); w.Code != 500 || got != ReasonTooDeep {
 				t.Errorf("POST %d-deep document = %d %s, want 500 %s\n%s", depth, w.Code, got, ReasonTooDeep, w.Body)
 			}
@@ -100,7 +101,7 @@ func TestDocTypeRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
 			h := newTestHandler(t, rec, nil)
-			w := post(h, "text/xml; charset=utf-8", "", strings.NewReader(tc.doc), int64(len(tc.doc)), true)
+			w := post(t, h, "text/xml; charset=utf-8", "", strings.NewReader(tc.doc), int64(len(tc.doc)), true)
 			if got := faultReason(w.Body.String()); w.Code != 500 || got != tc.reason {
 				t.Errorf("POST %s = %d %s, want 500 %s\n%s", tc.name, w.Code, got, tc.reason, w.Body)
 			}
@@ -171,8 +172,7 @@ func TestHugeBodyRefused(t *testing.T) {
 			} else {
 				r.SetBasicAuth(testUser, "guess")
 			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			w := testutil.Serve(t, h, r)
 			runtime.ReadMemStats(&after)
 			if got := faultReason(w.Body.String()); w.Code != tc.status || got != tc.reason {
 				t.Errorf("POST 100 MiB (%s) = %d %s, want %d %s", tc.name, w.Code, got, tc.status, tc.reason)
@@ -224,7 +224,7 @@ func TestBodyLimitIsExact(t *testing.T) {
 		status int
 	}{{int64(len(doc)), 200}, {int64(len(doc)) - 1, 413}} {
 		h := newTestHandler(t, &recorder{}, func(o *Options) { o.MaxBodyBytes = tc.max })
-		if w := post(h, "text/xml", "", bytes.NewReader([]byte(doc)), -1, true); w.Code != tc.status {
+		if w := post(t, h, "text/xml", "", bytes.NewReader([]byte(doc)), -1, true); w.Code != tc.status {
 			t.Errorf("POST %d bytes with MaxBodyBytes %d = %d, want %d\n%s", len(doc), tc.max, w.Code, tc.status, w.Body)
 		}
 	}

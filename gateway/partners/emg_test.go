@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/testutil"
 )
 
 // emgTask returns a Task JSON text.
@@ -236,8 +237,7 @@ func TestEMGConcurrentRepeats(t *testing.T) {
 			go func() {
 				req := httptest.NewRequest(http.MethodPost, "/partners/emg/messages", strings.NewReader(env))
 				req.Header.Set("Content-Type", "application/json")
-				w := httptest.NewRecorder()
-				r.engine.ServeHTTP(w, req)
+				w := testutil.Serve(t, r.engine, req)
 				answers <- strconv.Itoa(w.Code) + " " + w.Body.String()
 			}()
 		}

@@ -392,8 +392,7 @@ func (r *rig) do(method, target, contentType string, body []byte, header map[str
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	w := httptest.NewRecorder()
-	r.engine.ServeHTTP(w, req)
+	w := testutil.Serve(r.t, r.engine, req)
 	res := w.Result()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, res.Header.Get("Content-Type"), b

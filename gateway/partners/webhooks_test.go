@@ -56,8 +56,7 @@ func TestStandardWebhooksPartner(t *testing.T) {
 		req.Header.Set("webhook-id", id)
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
 		req.Header.Set("webhook-signature", sig)
-		w := httptest.NewRecorder()
-		e.ServeHTTP(w, req)
+		w := testutil.Serve(t, e, req)
 		return w.Code, w.Body.String()
 	}
 	now := time.Now()

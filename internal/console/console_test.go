@@ -315,8 +315,7 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 	}
 	get := httptest.NewRequest("GET", "https://gw.example/console/login", nil)
 	get.TLS = &tls.ConnectionState{}
-	rec := httptest.NewRecorder()
-	c.ServeHTTP(rec, get)
+	rec := testutil.Serve(t, c, get)
 	tok := csrfRe.FindStringSubmatch(rec.Body.String())[1]
 	lc := rec.Result().Cookies()[0]
 	if !lc.Secure {
@@ -326,8 +325,7 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.TLS = &tls.ConnectionState{}
 	post.AddCookie(lc)
-	rec = httptest.NewRecorder()
-	c.ServeHTTP(rec, post)
+	rec = testutil.Serve(t, c, post)
 	found := false
 	for _, ck := range rec.Result().Cookies() {
 		if ck.Name == sessionCookie {
