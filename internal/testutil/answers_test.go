@@ -34,6 +34,19 @@ func TestAnswerLeak(t *testing.T) {
 	}
 }
 
+func TestAnswerLeakExplain(t *testing.T) {
+	trace := []byte(`{"rule": "ssp7.yaml:117", "from": "correlation"}`)
+	if got := leakIn("/console/mappings/playground", trace); got != "" {
+		t.Errorf("leakIn(playground, trace) = %q, want none: the explain trace names rules", got)
+	}
+	if got := leakIn("/v1/orders/o1", trace); got == "" {
+		t.Errorf("leakIn(/v1/orders/o1, trace) = none, want the position")
+	}
+	if got := leakIn("/console/mappings/playground", []byte(`<p>mappings: ssp7: oops</p>`)); got == "" {
+		t.Errorf("leakIn(playground, prefix) = none, want the prefix")
+	}
+}
+
 func TestAnswerTransport(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"detail":"store: update order o1: NOTFOUND"}`)
