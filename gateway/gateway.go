@@ -80,7 +80,6 @@ type Gateway struct {
 	fallbacks []fallback
 	routes    []routeFallback
 
-	onMessage func(ctx context.Context, o *model.Order, ev *model.Event)
 	vendorsOf func(ctx context.Context, orderID string) ([]string, error)
 }
 
@@ -142,12 +141,6 @@ func (g *Gateway) SetOwners(f func(partner string) map[string]model.Owner) { g.d
 // SetPartners sets how the platform API lists the known partners (the
 // loaded mappings); call it before serving.
 func (g *Gateway) SetPartners(f func() []string) { g.d.Partners = f }
-
-// SetOnMessage sets what happens after the platform adds a message to an
-// order (dispatch sends it to the vendors whose definitions ask for it).
-func (g *Gateway) SetOnMessage(f func(ctx context.Context, o *model.Order, ev *model.Event)) {
-	g.onMessage = f
-}
 
 // Engine returns the gin engine for mounting further routes.
 func (g *Gateway) Engine() *gin.Engine { return g.engine }

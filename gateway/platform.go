@@ -73,9 +73,6 @@ func (g *Gateway) postMessage(c *gin.Context) {
 		WriteError(c, err)
 		return
 	}
-	if g.onMessage != nil {
-		g.onMessage(c.Request.Context(), o, ev)
-	}
 	c.Header("ETag", etag(o.Version))
 	c.JSON(http.StatusCreated, gin.H{"order_id": o.ID, "event": ev, "version": o.Version})
 }

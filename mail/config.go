@@ -186,29 +186,3 @@ func (c MailboxConfig) senderAllowed(from string) bool {
 	}
 	return false
 }
-
-// MailboxFromEnv builds a MailboxConfig for a partner from the environment:
-// <PREFIX>_IMAP_ADDR, <PREFIX>_IMAP_USER, <PREFIX>_IMAP_PASSWORD and
-// <PREFIX>_IMAP_TLS (none|starttls|tls), e.g. prefix "SSP7". Fields of base
-// that are set are kept unless the variable is set. getenv is usually
-// os.Getenv. The result is validated; see Validate for the errors.
-func MailboxFromEnv(base MailboxConfig, prefix string, getenv func(string) string) (MailboxConfig, error) {
-	c := base
-	set := func(dst *string, name string) {
-		if v := getenv(prefix + "_IMAP_" + name); v != "" {
-			*dst = v
-		}
-	}
-	set(&c.Addr, "ADDR")
-	set(&c.User, "USER")
-	pw := string(c.Password)
-	set(&pw, "PASSWORD")
-	c.Password = Secret(pw)
-	mode := string(c.TLS)
-	set(&mode, "TLS")
-	c.TLS = TLSMode(mode)
-	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("%s_IMAP_*: %w", prefix, err)
-	}
-	return c, nil
-}

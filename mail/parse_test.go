@@ -301,19 +301,6 @@ func TestSecretNeverLogged(t *testing.T) {
 	}
 }
 
-func TestMailboxFromEnv(t *testing.T) {
-	env := map[string]string{"SSP7_IMAP_ADDR": "imap.provider.example:143", "SSP7_IMAP_USER": "gw", "SSP7_IMAP_PASSWORD": "pw", "SSP7_IMAP_TLS": "starttls"}
-	c, err := MailboxFromEnv(MailboxConfig{Name: "ssp7", Inbox: "Tickets"}, "SSP7", func(k string) string { return env[k] })
-	testMust(t, err)
-	if c.Addr != "imap.provider.example:143" || c.User != "gw" || c.Password.Reveal() != "pw" || c.TLS != TLSStartTLS || c.Inbox != "Tickets" {
-		t.Errorf("MailboxFromEnv() = %+v", c)
-	}
-	delete(env, "SSP7_IMAP_PASSWORD")
-	if _, err := MailboxFromEnv(MailboxConfig{}, "SSP7", func(k string) string { return env[k] }); !errors.Is(err, ErrMissingCredentials) || !strings.Contains(err.Error(), "SSP7_IMAP_") {
-		t.Errorf("MailboxFromEnv(no password) = %v, want ErrMissingCredentials naming SSP7_IMAP_", err)
-	}
-}
-
 // TestNamedTagPattern reads tags with a mapping-style pattern: named groups
 // key and value, no (?m) flag.
 func TestNamedTagPattern(t *testing.T) {

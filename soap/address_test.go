@@ -49,7 +49,7 @@ func TestLocation(t *testing.T) {
 
 // TestClaims checks which paths the service takes from a router's fallback.
 func TestClaims(t *testing.T) {
-	c := DefaultContract()
+	c := SSP7Contract()
 	for path, want := range map[string]bool{
 		"/Workflow/WebService/WorkflowService.asmx":          true,
 		"/Workflow/Webservice/WorkflowService.asmx":          true,

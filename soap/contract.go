@@ -64,52 +64,6 @@ type Param struct {
 	MaxLength int
 }
 
-// DefaultContract returns SSP7's WorkflowService with the three
-// ProcessInstanceTaskExternal* operations exactly as the shipped ssp7 mapping
-// declares them (a test holds the two equal, and docs/soap.md's table is
-// generated from it by DocTable).
-func DefaultContract() Contract {
-	task := Param{Name: "taskId", Type: TypeString, Required: true, MaxLength: 64}
-	return Contract{
-		Service:   "WorkflowService",
-		Namespace: DefaultNamespace,
-		Path:      DefaultPath,
-		Operations: []Operation{
-			{
-				Name:   "ProcessInstanceTaskExternalAcknowledgement",
-				Doc:    "Sets the external reference number of a task (the external system's ticket id).",
-				Result: "ProcessInstanceTaskExternalAcknowledgementResult",
-				Params: []Param{
-					task,
-					{Name: "externalReference", Type: TypeString, Required: true, MaxLength: 100},
-					{Name: "message", Type: TypeString, MaxLength: 4000},
-				},
-			},
-			{
-				Name:   "ProcessInstanceTaskExternalUpdateMessage",
-				Doc:    "Adds an update text from the external system to a task.",
-				Result: "ProcessInstanceTaskExternalUpdateMessageResult",
-				Params: []Param{
-					task,
-					{Name: "message", Type: TypeString, Required: true, MaxLength: 4000},
-					{Name: "externalReference", Type: TypeString, MaxLength: 100},
-				},
-			},
-			{
-				Name:   "ProcessInstanceTaskExternalReassignment",
-				Doc:    "Reassigns a task back from the external system, with a solution (task ready) or closed.",
-				Result: "ProcessInstanceTaskExternalReassignmentResult",
-				Params: []Param{
-					task,
-					{Name: "solution", Type: TypeString, MaxLength: 4000},
-					{Name: "closed", Type: TypeBoolean},
-					{Name: "externalReference", Type: TypeString, MaxLength: 100},
-				},
-			},
-		},
-	}
-}
-
 // DocTable renders the operations as the Markdown table of docs/soap.md:
 // each parameter with its xsd type, whether it is required and its maximum
 // length, as the WSDL and the help pages state them.

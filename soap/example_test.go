@@ -19,7 +19,7 @@ func ExampleNewHandler() {
 		// commits it, keyed by c.MessageID or c.Digest().
 		return "acknowledged " + c.Params["taskId"], nil
 	})
-	h, err := soap.NewHandler(soap.DefaultContract(), backend, &soap.Options{
+	h, err := soap.NewHandler(soap.SSP7Contract(), backend, &soap.Options{
 		Users: []soap.User{{Name: "ssp7", Password: soap.NewSecret("secret")}},
 	})
 	if err != nil {

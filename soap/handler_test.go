@@ -366,7 +366,7 @@ func TestMemoryNonceCache(t *testing.T) {
 
 func TestNoUsersRefusesEveryCall(t *testing.T) {
 	rec := &recorder{}
-	h, err := NewHandler(DefaultContract(), rec, nil)
+	h, err := NewHandler(SSP7Contract(), rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +487,7 @@ func TestMatches(t *testing.T) {
 }
 
 func TestWSDLFollowsContract(t *testing.T) {
-	c := DefaultContract()
+	c := SSP7Contract()
 	base := c.WSDL()
 	if err := wellFormed(base); err != nil {
 		t.Fatalf("WSDL is not well-formed: %v", err)
@@ -536,9 +536,9 @@ func TestWSDLFollowsContract(t *testing.T) {
 }
 
 func TestContractValidate(t *testing.T) {
-	c := DefaultContract()
+	c := SSP7Contract()
 	if err := c.Validate(); err != nil {
-		t.Fatalf("DefaultContract().Validate() = %v", err)
+		t.Fatalf("SSP7Contract().Validate() = %v", err)
 	}
 	c.Service = "Work flow"
 	c.Path = "noslash"
@@ -573,12 +573,12 @@ func TestNewHandlerOptions(t *testing.T) {
 		{[]User{{Name: "a"}}, `options.users[0].password: is required (user "a")`},
 		{[]User{{Name: "a", Password: NewSecret("p")}, {Name: "a", Password: NewSecret("q")}}, `options.users[1].name: "a" is declared twice`},
 	} {
-		_, err := NewHandler(DefaultContract(), &recorder{}, &Options{Users: tc.users})
+		_, err := NewHandler(SSP7Contract(), &recorder{}, &Options{Users: tc.users})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewHandler(users %v) = %v, want %s", tc.users, err, tc.want)
 		}
 	}
-	if _, err := NewHandler(DefaultContract(), nil, nil); err == nil {
+	if _, err := NewHandler(SSP7Contract(), nil, nil); err == nil {
 		t.Error("NewHandler(nil backend) = nil error")
 	}
 }

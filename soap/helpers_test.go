@@ -57,7 +57,7 @@ func newTestHandler(t testing.TB, b Backend, mod func(*Options)) *Handler {
 	if mod != nil {
 		mod(opt)
 	}
-	h, err := NewHandler(DefaultContract(), b, opt)
+	h, err := NewHandler(SSP7Contract(), b, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

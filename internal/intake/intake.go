@@ -29,12 +29,6 @@ type Options struct {
 	NewID func() string
 	// Logger receives warnings. Default slog.Default().
 	Logger *slog.Logger
-	// OnChange, when set, is called after a committed change with the order
-	// before (nil on create) and after; dispatch uses it for update-of-values.
-	OnChange func(ctx context.Context, before, after *model.Order)
-	// OnPatched, when set, is called after a platform PATCH with the order
-	// before and after; dispatch sends update-of-values from it.
-	OnPatched func(ctx context.Context, before, after *model.Order)
 	// OnCommitted, when set, is called after every committed change (platform
 	// create, PATCH, message, resolution rejection, and every inbound partner
 	// commit that is not a duplicate) with the order before (nil on create),
@@ -72,11 +66,6 @@ func New(st *store.Store, opt *Options) *Service {
 		o.Logger = slog.Default()
 	}
 	return &Service{st: st, opt: o}
-}
-
-// SetOnPatched sets Options.OnPatched; call it before serving.
-func (s *Service) SetOnPatched(f func(ctx context.Context, before, after *model.Order)) {
-	s.opt.OnPatched = f
 }
 
 // SetOnCommitted sets Options.OnCommitted; call it before serving.
@@ -392,9 +381,6 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id string, fenc
 		return nil, err
 	}
 	s.bindRefs(ctx, nil, o)
-	if s.opt.OnChange != nil {
-		s.opt.OnChange(ctx, nil, o)
-	}
 	s.committed(ctx, nil, o, ev)
 	return &model.Outcome{Order: o, Event: ev, Created: true, Applied: applied}, nil
 }
@@ -422,9 +408,6 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 		return nil, err
 	}
 	s.bindRefs(ctx, before, next)
-	if s.opt.OnChange != nil {
-		s.opt.OnChange(ctx, before, next)
-	}
 	s.committed(ctx, before, next, ev)
 	return &model.Outcome{Order: next, Event: ev, Applied: applied}, nil
 }

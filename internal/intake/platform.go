@@ -47,9 +47,6 @@ func (s *Service) CreateOrder(ctx context.Context, o *model.Order) (*model.Order
 		return nil, nil, err
 	}
 	s.bindRefs(ctx, nil, o)
-	if s.opt.OnChange != nil {
-		s.opt.OnChange(ctx, nil, o)
-	}
 	s.committed(ctx, nil, o, ev)
 	return o, ev, nil
 }
@@ -110,12 +107,6 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 		return nil, nil, err
 	}
 	s.bindRefs(ctx, before, cur)
-	if s.opt.OnChange != nil {
-		s.opt.OnChange(ctx, before, cur)
-	}
-	if s.opt.OnPatched != nil {
-		s.opt.OnPatched(ctx, before, cur)
-	}
 	s.committed(ctx, before, cur, ev)
 	return cur, ev, nil
 }
