@@ -1,7 +1,6 @@
 package adapters
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -10,103 +9,14 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/equus/sogateway/configs"
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/testutil"
 )
-
-// fakeSMTP is a minimal in-process SMTP server: it records each message and
-// answers RCPT with rcptReply (default 250).
-type fakeSMTP struct {
-	ln        net.Listener
-	mu        sync.Mutex
-	msgs      []fakeMail
-	rcptReply string
-}
-
-type fakeMail struct {
-	from, to string
-	data     []byte
-}
-
-func startSMTP(t *testing.T) *fakeSMTP {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fakeSMTP{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
-
-func (s *fakeSMTP) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	say := func(l string) { fmt.Fprintf(c, "%s\r\n", l) }
-	say("220 fake ESMTP")
-	var cur fakeMail
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250-fake")
-			say("250 8BITMIME")
-		case strings.HasPrefix(cmd, "MAIL FROM:"):
-			cur = fakeMail{from: strings.TrimSpace(line[10:])}
-			say("250 ok")
-		case strings.HasPrefix(cmd, "RCPT TO:"):
-			s.mu.Lock()
-			rep := s.rcptReply
-			s.mu.Unlock()
-			if rep == "" {
-				rep = "250 ok"
-			}
-			cur.to = strings.TrimSpace(line[8:])
-			say(rep)
-		case cmd == "DATA":
-			say("354 go ahead")
-			var data bytes.Buffer
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				data.WriteString(strings.TrimPrefix(l, "."))
-			}
-			cur.data = data.Bytes()
-			s.mu.Lock()
-			s.msgs = append(s.msgs, cur)
-			s.mu.Unlock()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 ok")
-		}
-	}
-}
 
 type mapStore map[string][]byte
 
@@ -124,11 +34,11 @@ func smtpVendor(addr string) *configs.VendorConfig {
 }
 
 func TestSMTPDeliverMultipartWithAttachments(t *testing.T) {
-	srv := startSMTP(t)
+	srv := testutil.StartSMTPSink(t)
 	pdf := bytes.Repeat([]byte("%PDF-1.4 binary\x00\x01\x02"), 50)
 	env := envOf(nil)
 	env.Attachments = mapStore{"o1/survey.pdf": pdf}
-	a, err := NewRegistry().Build("smtp", "acme", smtpVendor(srv.ln.Addr().String()), env)
+	a, err := NewRegistry().Build("smtp", "acme", smtpVendor(srv.Addr()), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +52,14 @@ func TestSMTPDeliverMultipartWithAttachments(t *testing.T) {
 	if _, err := a.Deliver(context.Background(), m); err != nil {
 		t.Fatalf("Deliver() = %v", err)
 	}
-	if len(srv.msgs) != 1 {
-		t.Fatalf("server got %d messages, want 1", len(srv.msgs))
+	if len(srv.Mails()) != 1 {
+		t.Fatalf("server got %d messages, want 1", len(srv.Mails()))
 	}
-	got := srv.msgs[0]
-	if !strings.HasPrefix(got.from, "<gateway@equus.example>") || got.to != "<orders@acme.example>" {
-		t.Errorf("envelope = %s -> %s", got.from, got.to)
+	got := srv.Mails()[0]
+	if !strings.HasPrefix(got.From, "<gateway@equus.example>") || got.To != "<orders@acme.example>" {
+		t.Errorf("envelope = %s -> %s", got.From, got.To)
 	}
-	pm, err := mail.ReadMessage(bytes.NewReader(got.data))
+	pm, err := mail.ReadMessage(bytes.NewReader(got.Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,34 +106,34 @@ func TestSMTPDeliverMultipartWithAttachments(t *testing.T) {
 }
 
 func TestSMTPClassifiesReplies(t *testing.T) {
-	srv := startSMTP(t)
-	a, _ := NewSMTP("acme", smtpVendor(srv.ln.Addr().String()), envOf(nil))
-	srv.rcptReply = "450 mailbox busy"
+	srv := testutil.StartSMTPSink(t)
+	a, _ := NewSMTP("acme", smtpVendor(srv.Addr()), envOf(nil))
+	srv.SetRcptReply("450 mailbox busy")
 	if _, err := a.Deliver(context.Background(), msg("x")); !errors.Is(err, ErrTransient) || !strings.Contains(err.Error(), "450") {
 		t.Errorf("Deliver(450) = %v, want transient", err)
 	}
-	srv.rcptReply = "550 no such user"
+	srv.SetRcptReply("550 no such user")
 	if _, err := a.Deliver(context.Background(), msg("x")); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "no such user") {
 		t.Errorf("Deliver(550) = %v, want permanent", err)
 	}
-	srv.ln.Close()
+	srv.Close()
 	if _, err := a.Deliver(context.Background(), msg("x")); !errors.Is(err, ErrTransient) {
 		t.Errorf("Deliver(down) = %v, want transient", err)
 	}
 }
 
 func TestSMTPMissingAttachmentIsPermanent(t *testing.T) {
-	srv := startSMTP(t)
+	srv := testutil.StartSMTPSink(t)
 	env := envOf(nil)
 	env.Attachments = mapStore{}
-	a, _ := NewSMTP("acme", smtpVendor(srv.ln.Addr().String()), env)
+	a, _ := NewSMTP("acme", smtpVendor(srv.Addr()), env)
 	m := msg("x")
 	m.Order.Attachments = []model.Attachment{{Name: "gone.pdf", StoredAt: "o1/gone.pdf"}}
 	_, err := a.Deliver(context.Background(), m)
 	if !errors.Is(err, ErrPermanent) || !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "gone.pdf") {
 		t.Errorf("Deliver() = %v, want permanent naming gone.pdf", err)
 	}
-	if len(srv.msgs) != 0 {
+	if len(srv.Mails()) != 0 {
 		t.Errorf("a message was sent without its attachment")
 	}
 }
@@ -271,14 +181,14 @@ func TestSMTPKeepsTheMappingsMessageID(t *testing.T) {
 			t.Errorf("messageID(declared %q) = %q, want %q", tt.declared, got, tt.want)
 		}
 	}
-	srv := startSMTP(t)
-	a, _ := NewSMTP("acme", smtpVendor(srv.ln.Addr().String()), envOf(nil))
+	srv := testutil.StartSMTPSink(t)
+	a, _ := NewSMTP("acme", smtpVendor(srv.Addr()), envOf(nil))
 	m := msg("text")
 	m.Headers = map[string]string{"Message-ID": "<task-T-200.dlv_123@ssp7.gateway>"}
 	if _, err := a.Deliver(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	pm, err := mail.ReadMessage(bytes.NewReader(srv.msgs[0].data))
+	pm, err := mail.ReadMessage(bytes.NewReader(srv.Mails()[0].Data))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -96,20 +94,7 @@ func TestBinarySOAPRepeatedCallAppliesOnce(t *testing.T) {
 </soap:Body></soap:Envelope>`
 	var bodies []string
 	for i := 0; i < 2; i++ {
-		req, _ := http.NewRequest("POST", g.URL+"/Workflow/WebService/WorkflowService.asmx", strings.NewReader(env))
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		req.Header.Set("SOAPAction", `"http://tempuri.org/ProcessInstanceTaskExternalUpdateMessage"`)
-		req.SetBasicAuth("legacy", "pw")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("call %d = %d %s", i, resp.StatusCode, b)
-		}
-		bodies = append(bodies, string(b))
+		bodies = append(bodies, postSOAP(t, g, "ProcessInstanceTaskExternalUpdateMessage", env))
 	}
 	if bodies[0] != bodies[1] {
 		t.Errorf("repeated call answered differently:\n%s\n%s", bodies[0], bodies[1])
@@ -154,19 +139,7 @@ func TestBinarySOAPDistinctMessageIDsBothApply(t *testing.T) {
 <ProcessInstanceTaskExternalUpdateMessage xmlns="http://tempuri.org/"><taskId>T-77</taskId><message>Waiting for parts</message></ProcessInstanceTaskExternalUpdateMessage>
 </soap:Body></soap:Envelope>`
 	for i := 0; i < 2; i++ {
-		req, _ := http.NewRequest("POST", g.URL+"/Workflow/WebService/WorkflowService.asmx", strings.NewReader(env))
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		req.Header.Set("SOAPAction", `"http://tempuri.org/ProcessInstanceTaskExternalUpdateMessage"`)
-		req.SetBasicAuth("legacy", "pw")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("call %d = %d %s", i, resp.StatusCode, b)
-		}
+		postSOAP(t, g, "ProcessInstanceTaskExternalUpdateMessage", env)
 	}
 	if n := messages(); n != 3 {
 		t.Fatalf("%d message events after a third MessageID sent twice, want 3", n)

@@ -17,8 +17,15 @@ import (
 // soapCall posts one WorkflowService operation as the external provider.
 func soapCall(t *testing.T, g *proc, op, params string) {
 	t.Helper()
-	env := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><` +
-		op + ` xmlns="http://tempuri.org/">` + params + `</` + op + `></soap:Body></soap:Envelope>`
+	postSOAP(t, g, op, `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><`+
+		op+` xmlns="http://tempuri.org/">`+params+`</`+op+`></soap:Body></soap:Envelope>`)
+}
+
+// postSOAP posts the SOAP 1.1 envelope env for operation op to the
+// WorkflowService as user legacy (password pw), fails the test unless the
+// answer is 200, and returns the answer's body.
+func postSOAP(t *testing.T, g *proc, op, env string) string {
+	t.Helper()
 	req, _ := http.NewRequest("POST", g.URL+"/Workflow/WebService/WorkflowService.asmx", strings.NewReader(env))
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"http://tempuri.org/`+op+`"`)
@@ -32,6 +39,7 @@ func soapCall(t *testing.T, g *proc, op, params string) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("SOAP %s = %d %s", op, resp.StatusCode, b)
 	}
+	return string(b)
 }
 
 // TestBinarySSP7ProviderRoundTrip runs the real binary with redis-server,
