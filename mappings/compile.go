@@ -243,6 +243,12 @@ func (c *compiler) compileStatusTable(name string, st *StatusTable) *cstatus {
 			}
 			cr.flags = append(cr.flags, model.Flag(f))
 		}
+		for _, f := range r.RemoveFlags {
+			if f != string(model.FlagRush) && f != string(model.FlagRework) {
+				c.errPos(c.at(r, "remove_flags", r.Pos), "status table %s: unknown flag %q (known: rush, rework)%s", name, f, hint(f, []string{"rush", "rework"}))
+			}
+			cr.removeFlags = append(cr.removeFlags, model.Flag(f))
+		}
 		if r.When != nil {
 			cr.when = c.compileCond(r.When)
 			if r.Otherwise == "" {
@@ -301,7 +307,8 @@ func (c *compiler) compileKind(k *Kind) *ckind {
 	}
 	ck.event = ev
 	if k.Require != nil {
-		ck.require = model.Require{ServiceTypes: k.Require.ServiceTypes, Accepted: k.Require.Accepted, Open: k.Require.Open, Exists: k.Require.Exists}
+		ck.require = model.Require{ServiceTypes: k.Require.ServiceTypes, Accepted: k.Require.Accepted, Open: k.Require.Open, Exists: k.Require.Exists,
+			NotDeleted: k.Require.NotDeleted, Missing: k.Require.Missing}
 	}
 	ck.messageID = c.optSource(k, "message_id", k.MessageID, k.Pos)
 	ck.pre = &prefetch{}

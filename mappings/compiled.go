@@ -146,6 +146,7 @@ type cstatusRow struct {
 	partner      string
 	status       *model.Status
 	flags        []model.Flag
+	removeFlags  []model.Flag
 	clientStatus string
 	when         *ccond
 	otherwise    string

@@ -318,7 +318,7 @@ func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
 		v = list
 		e.lastPath = base
 	}
-	if v == nil && !(e.render && (r.hasDef || r.hasValue)) {
+	if v == nil && !(r.hasValue || e.render && r.hasDef) {
 		return nil
 	}
 	if e.trace != nil {
@@ -363,6 +363,7 @@ func (e *env) applyStatus(r *crule, v any, ctx gjson.Result) error {
 		p.Status = &s
 	}
 	p.AddFlags = append(p.AddFlags, row.flags...)
+	p.RemoveFlags = append(p.RemoveFlags, row.removeFlags...)
 	if row.clientStatus != "" {
 		e.client = row.clientStatus
 	}

@@ -227,6 +227,8 @@ type StatusRow struct {
 	Status string `yaml:"status"`
 	// Flags are added to the order.
 	Flags []string `yaml:"flags"`
+	// RemoveFlags are taken off the order (Pruvan: Status "Rush" replaces "Rework").
+	RemoveFlags []string `yaml:"remove_flags"`
 	// ClientStatus is the suggested client status, used when the message sets none.
 	ClientStatus string `yaml:"client_status"`
 	// When restricts the row; Otherwise is the refusal when When does not hold.
@@ -288,6 +290,11 @@ type Require struct {
 	Accepted     bool     `yaml:"accepted"`
 	Open         bool     `yaml:"open"`
 	Exists       bool     `yaml:"exists"`
+	// NotDeleted refuses a message for a deleted order.
+	NotDeleted bool `yaml:"not_deleted"`
+	// Missing is what the partner is told when the order does not exist
+	// (e.g. what a create needs); default "not found".
+	Missing string `yaml:"missing"`
 }
 
 // Refusal refuses a message when its condition holds.

@@ -202,7 +202,7 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 		cur = f.orders[t.OrderID]
 		if cur != nil && cur.Partner != in.Partner {
 			// Another partner's order is not found (intake.Service does the same).
-			return nil, &model.NotOwnedError{Err: fmt.Errorf("fake: order %+v: %w", t, model.ErrNotFound), OrderID: cur.ID, Owner: cur.Partner}
+			return nil, &model.NotOwnedError{Err: fakeNotFound(in), OrderID: cur.ID, Owner: cur.Partner}
 		}
 	case t.Servicer != "" && f.refs[in.Partner+"/servicer/"+t.Servicer] != "":
 		cur = f.orders[f.refs[in.Partner+"/servicer/"+t.Servicer]]
@@ -214,13 +214,13 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 		if o := f.orders[t.Requestor]; o != nil && o.Partner == in.Partner {
 			cur = o
 		} else if o != nil && (!t.Create || in.Require.Exists) {
-			return nil, &model.NotOwnedError{Err: fmt.Errorf("fake: order %+v: %w", t, model.ErrNotFound), OrderID: o.ID, Owner: o.Partner}
+			return nil, &model.NotOwnedError{Err: fakeNotFound(in), OrderID: o.ID, Owner: o.Partner}
 		}
 	}
 	created := false
 	if cur == nil || (cur.Status == model.StatusDeleted && t.Recreate) {
 		if !t.Create || in.Require.Exists {
-			return nil, fmt.Errorf("fake: order %+v: %w", t, model.ErrNotFound)
+			return nil, fakeNotFound(in)
 		}
 		f.n++
 		cur = &model.Order{ID: "ord-" + strconv.Itoa(f.n), Partner: in.Partner, Status: model.StatusNew,
@@ -246,6 +246,8 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 	typ := in.Event
 	if created {
 		typ = model.EventOrderCreated
+	} else if typ == model.EventOrderCreated {
+		typ = model.EventOrderUpdated // a create for an existing order updates it (intake.Service)
 	}
 	ev := &model.Event{ID: "ev-" + strconv.Itoa(len(f.idem)+1), OrderID: cur.ID, Type: typ, Direction: model.DirectionIn,
 		Partner: in.Partner, Protocol: in.Protocol, MessageID: in.MessageID, At: time.Now().UTC(), Data: in.Data,
@@ -256,6 +258,15 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 	out := &model.Outcome{Order: clone(cur), Event: ev, Created: created, Applied: applied}
 	f.idem[in.IdempotencyKey] = out
 	return out, nil
+}
+
+// fakeNotFound is the fake's answer for a missing order: the mapping's
+// Require.Missing when it has one (intake.Service does the same).
+func fakeNotFound(in *model.Inbound) error {
+	if in.Require.Missing != "" {
+		return &model.RuleError{Rule: fmt.Sprintf("no order %q: %s", in.Target.Requestor, in.Require.Missing), Kind: model.ErrNotFound}
+	}
+	return fmt.Errorf("fake: order %+v: %w", in.Target, model.ErrNotFound)
 }
 
 // keyset holds the EMG keys of a test run: the partner's (signs requests)

@@ -107,7 +107,7 @@ func TestPruvanBatchItemsSucceedOrFailAlone(t *testing.T) {
 		if code != 200 || c != 1 || u != 0 || len(errs) != 3 {
 			t.Fatalf("batch = %d %v, want 200, created 1 and three errors", code, m)
 		}
-		want := map[string]string{"WO-2": "zip", "WO-3": "not advised", "WO-404": "not found"}
+		want := map[string]string{"WO-2": "zip", "WO-3": "not advised", "WO-404": "a create needs workOrderNumber, a valid address (address1, city, state, zip) and at least one service"}
 		for _, e := range errs {
 			em := e.(map[string]any)
 			wo, _ := em["workOrderNumber"].(string)
@@ -291,7 +291,7 @@ func TestPruvanUpdateStatusRows(t *testing.T) {
 		{"external", "invoiced", "", "", "not advised"},
 		{"external", "submitted", "", "", "not advised"},
 		{"external", "closed", model.StatusClosed, "", ""},
-		{"external", "deleted", "", "", "not advised"},
+		{"external", "deleted", model.StatusDeleted, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.mode+"/"+c.status, func(t *testing.T) {
@@ -305,15 +305,19 @@ func TestPruvanUpdateStatusRows(t *testing.T) {
 				status = `,"status":"` + c.status + `"`
 			}
 			code, m := r.pruvan(`{"workOrders":[{"workOrderNumber":"U-1","clientStatus":"Remote Order Status is pending"` + status + `}]}`)
-			_, u, _, errs := counts(t, m)
+			_, u, d, errs := counts(t, m)
+			if c.wantStatus == model.StatusDeleted {
+				// A deletion is counted as deleted, not updated.
+				u, d = u+1, d-1
+			}
 			if c.refused != "" {
 				if code != 200 || u != 0 || len(errs) != 1 || !strings.Contains(string(mustJSON(errs)), c.refused) {
 					t.Fatalf("update = %d %v, want the order refused mentioning %q", code, m, c.refused)
 				}
 				return
 			}
-			if code != 200 || u != 1 || errs != nil {
-				t.Fatalf("update = %d %v, want updated 1", code, m)
+			if code != 200 || u != 1 || d != 0 || errs != nil {
+				t.Fatalf("update = %d %v, want updated 1 (deleted 1 for a deletion)", code, m)
 			}
 			o := lastOrder(t, b, b.find(t, "pruvan", "requestor", "U-1"))
 			if o.Status != c.wantStatus || (c.wantFlag != "" && !o.HasFlag(c.wantFlag)) || o.ClientStatus == "" {

@@ -305,7 +305,11 @@ func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence)
 		if what == "" {
 			what = firstNonEmpty(in.Target.Servicer, in.Target.Requestor)
 		}
-		nf := fmt.Errorf("order %q of partner %s: %w", what, in.Partner, model.ErrNotFound)
+		var nf error = fmt.Errorf("order %q of partner %s: %w", what, in.Partner, model.ErrNotFound)
+		if in.Require.Missing != "" {
+			// The mapping says what the partner should have sent instead (Pruvan: what a create needs).
+			nf = &model.RuleError{Rule: fmt.Sprintf("no order %q: %s", what, in.Require.Missing), Kind: model.ErrNotFound}
+		}
 		if foreign != nil {
 			// Answered exactly as a missing order: the partner learns nothing.
 			return nil, &model.NotOwnedError{Err: nf, OrderID: foreign.ID, Owner: foreign.Partner}
@@ -399,6 +403,10 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 		return nil, err
 	}
 	ev := s.event(in, now)
+	if ev.Type == model.EventOrderCreated {
+		// A create for an order that exists already is an update of it.
+		ev.Type = model.EventOrderUpdated
+	}
 	if len(applied.Kept) > 0 {
 		ev.Warnings = append(ev.Warnings, "kept platform values of shared fields (Auto-Admin off): "+strings.Join(applied.Kept, ", "))
 	}

@@ -213,6 +213,10 @@ type Order struct {
 	// moves on, so an in-progress order is still an accepted one (Extend
 	// requires acceptance before servicer events).
 	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	// Writers records who last wrote the status (and its flags) and the tasks:
+	// "platform" or the partner's name. With Auto-Admin off a partner does not
+	// overwrite what the platform set since (for the parts its mapping declares shared).
+	Writers map[string]string `json:"writers,omitempty"`
 	// Version increases by one with every committed change (optimistic concurrency).
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`

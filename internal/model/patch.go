@@ -150,6 +150,18 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 			fieldVerdict[name] = true
 		}
 	}
+	// Status (with its rush/rework flags) and tasks are shared fields too when
+	// the mapping declares them so (Pruvan): with Auto-Admin off, a value the
+	// platform set since the partner last did is kept and reported.
+	keepStatus := p.Status != nil && *p.Status != o.Status || len(p.AddFlags) > 0 || len(p.RemoveFlags) > 0
+	keepStatus = keepStatus && o.keepShared("status", writer, opt)
+	if keepStatus {
+		res.Kept = append(res.Kept, "status")
+	}
+	keepTasks := p.Tasks != nil && !reflect.DeepEqual(p.Tasks, o.Tasks) && o.keepShared("tasks", writer, opt)
+	if keepTasks {
+		res.Kept = append(res.Kept, "tasks")
+	}
 	if p.ClientStatus != nil && isPlatform && owner("client_status") == OwnerPartner && o.Partner != "" && o.ClientStatus != "" {
 		return res, Refuse("client_status", "is owned by partner %s and cannot be edited by the platform", o.Partner)
 	}
@@ -186,27 +198,40 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 		o.Refs.Servicer = p.Refs.Servicer
 		changed("refs.servicer")
 	}
-	if p.Status != nil && o.Status != *p.Status {
+	statusChanged := false
+	if keepStatus {
+		// the platform's status and flags stay
+	} else if p.Status != nil && o.Status != *p.Status {
 		o.Status = *p.Status
 		changed("status")
+		statusChanged = true
 	} else if p.Status == nil && p.Accepted != nil && *p.Accepted && o.Status.beforeAcceptance() {
 		o.Status = StatusAccepted
 		changed("status")
-	}
-	for _, f := range p.AddFlags {
-		if !o.HasFlag(f) {
-			o.Flags = append(o.Flags, f)
-			changed("flags." + string(f))
-		}
+		statusChanged = true
 	}
 	for _, f := range p.RemoveFlags {
+		if keepStatus {
+			break
+		}
 		for i, g := range o.Flags {
 			if g == f {
 				o.Flags = append(o.Flags[:i:i], o.Flags[i+1:]...)
 				changed("flags." + string(f))
+				statusChanged = true
 				break
 			}
 		}
+	}
+	for _, f := range p.AddFlags {
+		if !keepStatus && !o.HasFlag(f) {
+			o.Flags = append(o.Flags, f)
+			changed("flags." + string(f))
+			statusChanged = true
+		}
+	}
+	if statusChanged || p.Status != nil && !keepStatus {
+		o.setWriter("status", writer)
 	}
 	setStr(&o.PartnerStatus, p.PartnerStatus, "partner_status")
 	setStr(&o.ClientStatus, p.ClientStatus, "client_status")
@@ -216,6 +241,14 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 		}
 		v := p.Fields[name]
 		cur, ok := o.Fields[name]
+		if v == nil {
+			// null clears the field.
+			if ok {
+				delete(o.Fields, name)
+				changed("fields." + name)
+			}
+			continue
+		}
 		if ok && reflect.DeepEqual(cur.Value, v) && cur.LastWriter == writer {
 			continue
 		}
@@ -229,9 +262,10 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 		o.Fields[name] = Field{Value: v, Owner: ow, LastWriter: writer, UpdatedAt: now}
 		changed("fields." + name)
 	}
-	if p.Tasks != nil {
+	if p.Tasks != nil && !keepTasks {
 		o.Tasks = append([]Task(nil), p.Tasks...)
 		changed("tasks")
+		o.setWriter("tasks", writer)
 	}
 	if len(p.Attachments) > 0 {
 		o.Attachments = append(o.Attachments, p.Attachments...)
@@ -281,6 +315,30 @@ func (o *Order) Apply(p *Patch, opt ApplyOptions) (Applied, error) {
 	return res, nil
 }
 
+// keepShared reports whether a partner's write of name (status or tasks) must
+// keep the platform's value: the mapping declares name shared, Auto-Admin is
+// off, and the platform wrote it last.
+func (o *Order) keepShared(name, writer string, opt ApplyOptions) bool {
+	if writer == WriterPlatform || opt.AutoAdmin {
+		return false
+	}
+	if ow, declared := opt.Owners[name]; !declared || ow != OwnerShared {
+		return false
+	}
+	return o.Writers[name] == WriterPlatform
+}
+
+// setWriter records who last wrote name (status or tasks).
+func (o *Order) setWriter(name, writer string) {
+	if o.Writers[name] == writer {
+		return
+	}
+	if o.Writers == nil {
+		o.Writers = make(map[string]string, 2)
+	}
+	o.Writers[name] = writer
+}
+
 // Target says which order an inbound message is about.
 type Target struct {
 	// OrderID is the gateway's id, when the partner sends it.
@@ -304,6 +362,12 @@ type Require struct {
 	Open bool `json:"open,omitempty"`
 	// Exists refuses to create: the order must exist.
 	Exists bool `json:"exists,omitempty"`
+	// NotDeleted refuses a message for a deleted order (a per-message error,
+	// not a change of the deleted order).
+	NotDeleted bool `json:"not_deleted,omitempty"`
+	// Missing is the rule reported when the order does not exist (e.g. what a
+	// create needs); empty means a plain not found.
+	Missing string `json:"missing,omitempty"`
 }
 
 // Check returns a RuleError (ErrConflict) when o does not meet r.
@@ -321,6 +385,9 @@ func (r Require) Check(o *Order, messageKind string) error {
 	}
 	if r.Accepted && !o.IsAccepted() {
 		return Conflict("status", "the order has not been accepted (its status is %s)", o.Status)
+	}
+	if r.NotDeleted && o.Status == StatusDeleted {
+		return Conflict("status", "the order was deleted; it takes no more updates")
 	}
 	if r.Open && o.Status.Terminal() {
 		return Conflict("status", "the order is %s", o.Status)
