@@ -2,7 +2,9 @@
 // redis-server: how fast a window's worth of held deliveries drains into a
 // local sink once the window ends, and how long the first delivery takes
 // after the end. `go run ./bench/queue -redis HOST:PORT` prints the figures;
-// `go test -bench . ./bench/` starts its own redis-server.
+// `go test -bench . ./bench/` starts its own redis-server. It also measures
+// the gateway's EMG Update path against BareEMG, a handler doing only the
+// unavoidable work of an EMG receiver (see BenchmarkEMGUpdateVsBare).
 package bench
 
 import (
