@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 
 	"github.com/gin-gonic/gin"
@@ -26,16 +25,9 @@ func (g *Gateway) listGroups(c *gin.Context) {
 }
 
 func (g *Gateway) getGroup(c *gin.Context) {
-	if !g.catalogOK(c) {
-		return
-	}
-	e, err := g.d.Catalog.Get(c.Request.Context(), catalog.KindGroup, c.Param("group"))
-	if err != nil {
-		writeCatalogError(c, err, "")
-		return
-	}
-	c.Header("ETag", etag(e.Version))
-	c.JSON(http.StatusOK, groupView{Name: e.Name, Version: e.Version, Group: decodeObject(e.Doc)})
+	g.getResource(c, catalog.KindGroup, "group", func(e *catalog.Entry) any {
+		return groupView{Name: e.Name, Version: e.Version, Group: decodeObject(e.Doc)}
+	})
 }
 
 // liveVendors resolves the stored vendors, for checking a group's vendor.
@@ -62,23 +54,4 @@ func (g *Gateway) putGroup(c *gin.Context) {
 	}, "groups."+name, func(v int64, doc docObject) any { return groupView{Name: name, Version: v, Group: doc} })
 }
 
-func (g *Gateway) deleteGroup(c *gin.Context) {
-	if !g.catalogOK(c) {
-		return
-	}
-	e, err := g.d.Catalog.Get(c.Request.Context(), catalog.KindGroup, c.Param("group"))
-	if err != nil {
-		writeCatalogError(c, err, "")
-		return
-	}
-	ver, ok := requireIfMatch(c)
-	if !ok {
-		return
-	}
-	if err := g.d.Catalog.Delete(c.Request.Context(), catalog.KindGroup, e.Name, ver); err != nil {
-		writeCatalogError(c, err, "")
-		return
-	}
-	g.audit(c, "delete", string(catalog.KindGroup), e.Name, json.RawMessage(e.Doc), nil)
-	c.Status(http.StatusNoContent)
-}
+func (g *Gateway) deleteGroup(c *gin.Context) { g.deleteResource(c, catalog.KindGroup, "group") }

@@ -199,11 +199,13 @@ func listCatalog[V any](g *Gateway, c *gin.Context, kind catalog.Kind, plural st
 	c.JSON(http.StatusOK, gin.H{plural: out})
 }
 
-func (g *Gateway) vendorEntry(c *gin.Context) (*catalog.Entry, bool) {
+// entry loads the catalog document of kind named by the route parameter
+// param, answering the error itself when there is none.
+func (g *Gateway) entry(c *gin.Context, kind catalog.Kind, param string) (*catalog.Entry, bool) {
 	if !g.catalogOK(c) {
 		return nil, false
 	}
-	e, err := g.d.Catalog.Get(c.Request.Context(), catalog.KindVendor, c.Param("vendor"))
+	e, err := g.d.Catalog.Get(c.Request.Context(), kind, c.Param(param))
 	if err != nil {
 		writeCatalogError(c, err, "")
 		return nil, false
@@ -211,13 +213,44 @@ func (g *Gateway) vendorEntry(c *gin.Context) (*catalog.Entry, bool) {
 	return e, true
 }
 
-func (g *Gateway) getVendor(c *gin.Context) {
-	e, ok := g.vendorEntry(c)
+func (g *Gateway) vendorEntry(c *gin.Context) (*catalog.Entry, bool) {
+	return g.entry(c, catalog.KindVendor, "vendor")
+}
+
+// getResource answers the document of kind named by param with its ETag,
+// shown by view.
+func (g *Gateway) getResource(c *gin.Context, kind catalog.Kind, param string, view func(*catalog.Entry) any) {
+	e, ok := g.entry(c, kind, param)
 	if !ok {
 		return
 	}
 	c.Header("ETag", etag(e.Version))
-	c.JSON(http.StatusOK, vendorView{Name: e.Name, Version: e.Version, Vendor: decodeObject(e.Doc)})
+	c.JSON(http.StatusOK, view(e))
+}
+
+// deleteResource deletes the document of kind named by param at the
+// If-Match version (required), audited; 204.
+func (g *Gateway) deleteResource(c *gin.Context, kind catalog.Kind, param string) {
+	e, ok := g.entry(c, kind, param)
+	if !ok {
+		return
+	}
+	ver, ok := requireIfMatch(c)
+	if !ok {
+		return
+	}
+	if err := g.d.Catalog.Delete(c.Request.Context(), kind, e.Name, ver); err != nil {
+		writeCatalogError(c, err, "")
+		return
+	}
+	g.audit(c, "delete", string(kind), e.Name, json.RawMessage(e.Doc), nil)
+	c.Status(http.StatusNoContent)
+}
+
+func (g *Gateway) getVendor(c *gin.Context) {
+	g.getResource(c, catalog.KindVendor, "vendor", func(e *catalog.Entry) any {
+		return vendorView{Name: e.Name, Version: e.Version, Vendor: decodeObject(e.Doc)}
+	})
 }
 
 // putDoc stores doc as kind/name under the If-Match rules: with If-Match the
@@ -285,22 +318,7 @@ func (g *Gateway) putResource(c *gin.Context, kind catalog.Kind, name, location 
 	c.JSON(status, view(e.Version, doc))
 }
 
-func (g *Gateway) deleteVendor(c *gin.Context) {
-	e, ok := g.vendorEntry(c)
-	if !ok {
-		return
-	}
-	ver, ok := requireIfMatch(c)
-	if !ok {
-		return
-	}
-	if err := g.d.Catalog.Delete(c.Request.Context(), catalog.KindVendor, e.Name, ver); err != nil {
-		writeCatalogError(c, err, "")
-		return
-	}
-	g.audit(c, "delete", string(catalog.KindVendor), e.Name, json.RawMessage(e.Doc), nil)
-	c.Status(http.StatusNoContent)
-}
+func (g *Gateway) deleteVendor(c *gin.Context) { g.deleteResource(c, catalog.KindVendor, "vendor") }
 
 func (g *Gateway) getPermissionSet(c *gin.Context) {
 	e, ok := g.vendorEntry(c)
