@@ -141,7 +141,16 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 	// of the content is a duplicate while nothing changed the order since, so
 	// the same content sent again after another change applies again.
 	untilChanged := in.MessageID == ""
-	if b, err := s.st.Answer(ctx, key); err != nil {
+	// The answer and the order's reference are read in one round trip.
+	hint := firstRef(in.Target)
+	var b []byte
+	var err error
+	if hint != nil {
+		b, hint.id, err = s.st.AnswerAndRef(ctx, key, in.Partner, hint.kind, hint.ref)
+	} else {
+		b, err = s.st.Answer(ctx, key)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	} else if b != nil {
 		out, err := s.duplicate(ctx, b)
@@ -150,7 +159,8 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		out, err := s.try(ctx, in, store.Fence{Key: key, UntilChanged: untilChanged, Answer: true})
+		out, err := s.try(ctx, in, store.Fence{Key: key, UntilChanged: untilChanged, Answer: true}, hint)
+		hint = nil // another attempt means something changed: read the ref again
 		if errors.Is(err, model.ErrVersionConflict) || errors.Is(err, store.ErrExists) {
 			continue
 		}
@@ -215,7 +225,7 @@ func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error)
 // caller does not read it again. An order addressed by its id that is
 // another partner's (and was not sent to this one) is not found; foreign
 // names it then, so the refusal can be logged and counted.
-func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, ref string, found bool, loaded, foreign *model.Order, err error) {
+func (s *Service) resolve(ctx context.Context, in *model.Inbound, hint *refHint) (id, refKind, ref string, found bool, loaded, foreign *model.Order, err error) {
 	t := in.Target
 	if t.OrderID != "" {
 		own, other, err := s.byID(ctx, in.Partner, t.OrderID)
@@ -232,7 +242,15 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 		if c.ref == "" {
 			continue
 		}
-		id, err := s.st.FindByRef(ctx, in.Partner, c.kind, c.ref)
+		var id string
+		var err error
+		if hint != nil && hint.kind == c.kind && hint.ref == c.ref {
+			if id = hint.id; id == "" {
+				err = model.ErrNotFound
+			}
+		} else {
+			id, err = s.st.FindByRef(ctx, in.Partner, c.kind, c.ref)
+		}
 		if err == nil {
 			return id, c.kind, c.ref, true, nil, nil, nil
 		}
@@ -257,6 +275,24 @@ func (s *Service) resolve(ctx context.Context, in *model.Inbound) (id, refKind, 
 	return "", refKind, ref, false, nil, foreign, nil
 }
 
+// refHint is the binding of the reference resolve looks up first, read
+// together with the message's answer: id is "" when the ref is not bound.
+type refHint struct{ kind, ref, id string }
+
+// firstRef returns the reference resolve looks up first (the servicer's,
+// else the requestor's, when the target names no order id), or nil.
+func firstRef(t model.Target) *refHint {
+	switch {
+	case t.OrderID != "":
+		return nil
+	case t.Servicer != "":
+		return &refHint{kind: "servicer", ref: t.Servicer}
+	case t.Requestor != "":
+		return &refHint{kind: "requestor", ref: t.Requestor}
+	}
+	return nil
+}
+
 // byID reads order id for partner: own is the order when partner may
 // address it (owns), other when it exists but may not; both nil when there
 // is no such order.
@@ -275,8 +311,8 @@ func (s *Service) byID(ctx context.Context, partner, id string) (own, other *mod
 	return o, nil, nil
 }
 
-func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence) (*model.Outcome, error) {
-	id, refKind, ref, found, cur, foreign, err := s.resolve(ctx, in)
+func (s *Service) try(ctx context.Context, in *model.Inbound, fence store.Fence, hint *refHint) (*model.Outcome, error) {
+	id, refKind, ref, found, cur, foreign, err := s.resolve(ctx, in, hint)
 	if err != nil {
 		return nil, err
 	}

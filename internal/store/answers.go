@@ -52,6 +52,29 @@ func (s *Store) Answer(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
+// AnswerAndRef is Answer and FindByRef in one round trip: the stored answer
+// under key (nil when none) and the order id partner's kind reference ref is
+// bound to ("" when it is not bound).
+func (s *Store) AnswerAndRef(ctx context.Context, key, partner, kind, ref string) (answer []byte, id string, err error) {
+	p := s.rdb.Pipeline()
+	a := p.Get(ctx, s.k.idem(key))
+	r := p.Get(ctx, s.k.ref(partner, kind, ref))
+	_, _ = p.Exec(ctx)
+	if answer, err = a.Bytes(); errors.Is(err, redis.Nil) {
+		answer, err = nil, nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("store: idempotency: %w", err)
+	}
+	if id, err = r.Result(); errors.Is(err, redis.Nil) {
+		id, err = "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("store: find ref: %w", err)
+	}
+	return answer, id, nil
+}
+
 // RememberNonce records a one-time value (a WS-Security nonce) for ttl and
 // reports whether it was fresh; every replica shares the record, so a replay
 // to another replica is refused too.

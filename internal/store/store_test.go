@@ -288,3 +288,25 @@ func TestNonceIsFreshOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAnswerAndRef reads a stored answer and a bound ref together, and
+// reports neither when nothing is stored.
+func TestAnswerAndRef(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		a, id, err := s.AnswerAndRef(ctx, "emg:m1", "emg", "requestor", "R-1")
+		if err != nil || a != nil || id != "" {
+			t.Fatalf("AnswerAndRef(nothing stored) = %q, %q, %v, want nothing", a, id, err)
+		}
+		testutil.Must(t, s.SetAnswer(ctx, "emg:m1", []byte("first")))
+		_, err = s.ClaimRef(ctx, "emg", "requestor", "R-1", "o-1")
+		testutil.Must(t, err)
+		if a, id, err = s.AnswerAndRef(ctx, "emg:m1", "emg", "requestor", "R-1"); err != nil || string(a) != "first" || id != "o-1" {
+			t.Fatalf("AnswerAndRef = %q, %q, %v, want first, o-1", a, id, err)
+		}
+		if _, id, _ = s.AnswerAndRef(ctx, "emg:m1", "emg", "servicer", "R-1"); id != "" {
+			t.Fatalf("AnswerAndRef(servicer R-1) id = %q, want none (only the requestor ref is bound)", id)
+		}
+	})
+}
