@@ -112,20 +112,22 @@ func intakeBackend(name string, svc *intake.Service) *backend {
 
 // fakeSink is an in-memory model.Sink: it resolves targets, checks Require,
 // applies patches under the message's ownership rules and dedupes on
-// IdempotencyKey, returning the first outcome again.
+// IdempotencyKey, returning the first outcome again (refusing another
+// message under a used partner message id, as intake does).
 type fakeSink struct {
 	mu     sync.Mutex
 	orders map[string]*model.Order
 	refs   map[string]string
 	events map[string][]*model.Event
 	idem   map[string]*model.Outcome
+	digest map[string]string // model.Inbound.Digest by IdempotencyKey
 	n      int
 }
 
 var _ model.Sink = (*fakeSink)(nil)
 
 func newFakeBackend(*testing.T) *backend {
-	f := &fakeSink{orders: map[string]*model.Order{}, refs: map[string]string{}, events: map[string][]*model.Event{}, idem: map[string]*model.Outcome{}}
+	f := &fakeSink{orders: map[string]*model.Order{}, refs: map[string]string{}, events: map[string][]*model.Event{}, idem: map[string]*model.Outcome{}, digest: map[string]string{}}
 	return &backend{
 		name: "fake",
 		sink: f,
@@ -191,6 +193,9 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if out, ok := f.idem[in.IdempotencyKey]; ok {
+		if in.MessageID != "" && f.digest[in.IdempotencyKey] != in.Digest {
+			return nil, model.Conflict("message_id", "%q was used already for another message", in.MessageID)
+		}
 		dup := *out
 		dup.Duplicate = true
 		return &dup, nil
@@ -257,6 +262,7 @@ func (f *fakeSink) Commit(_ context.Context, in *model.Inbound) (*model.Outcome,
 	f.events[cur.ID] = append(f.events[cur.ID], ev)
 	out := &model.Outcome{Order: clone(cur), Event: ev, Created: created, Applied: applied}
 	f.idem[in.IdempotencyKey] = out
+	f.digest[in.IdempotencyKey] = in.Digest
 	return out, nil
 }
 

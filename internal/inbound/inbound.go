@@ -188,6 +188,7 @@ func (s *Service) Receive(ctx context.Context, msg Message) ([]Result, error) {
 		}
 		in.Protocol = msg.Input.Protocol
 		in.IdempotencyKey = Key(in.MessageID, msg.Input.Body, msg.Scope, it.Index, split)
+		in.Digest = Digest(in)
 		if !split && msg.Raw != nil {
 			in.Raw = msg.Raw
 		}

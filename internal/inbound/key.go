@@ -3,7 +3,10 @@ package inbound
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
+
+	"github.com/equus/sogateway/internal/model"
 )
 
 // Key returns the idempotency key of item index of a message. It is the one
@@ -21,6 +24,10 @@ import (
 //     applied, so "late", "on time", "late" from a partner without message
 //     ids applies three times.
 //
+// A repeated id with other content (see Digest) is not a retry but another
+// message under a used id: the Sink refuses it (model.ErrConflict), so a
+// sender's id bug does not silently drop a message.
+//
 // A split message (one body, many items) appends "#<index>" in both cases.
 // The Sink scopes every key by partner.
 func Key(messageID string, body []byte, scope string, index int, split bool) string {
@@ -33,4 +40,25 @@ func Key(messageID string, body []byte, scope string, index int, split bool) str
 		key += "#" + strconv.Itoa(index)
 	}
 	return key
+}
+
+// Digest returns a digest of what in says: its kind, target, event, data and
+// patch as the mapping translated them. It leaves out the envelope (a SOAP
+// call's WS-Security nonce, an EMG signature, a mail's transport headers)
+// and the mapping version, so a sender's retry of one message has the same
+// Digest however it was wrapped, and another message has another.
+func Digest(in *model.Inbound) string {
+	b, err := json.Marshal(struct {
+		Kind    string
+		Target  model.Target
+		Require model.Require
+		Event   model.EventType
+		Data    map[string]any
+		Patch   model.Patch
+	}{in.Kind, in.Target, in.Require, in.Event, in.Data, in.Patch})
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

@@ -117,6 +117,9 @@ type fenceRecord struct {
 	Applied model.Applied `json:"applied"`
 	// Version is the order version the message produced.
 	Version int64 `json:"version"`
+	// Digest is the message's model.Inbound.Digest ("" in records written
+	// before it was kept).
+	Digest string `json:"digest,omitempty"`
 }
 
 const maxAttempts = 8
@@ -154,6 +157,9 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		return nil, fmt.Errorf("intake: %w", err)
 	} else if b != nil {
 		out, err := s.duplicate(ctx, b)
+		if err == nil && !untilChanged {
+			err = reused(in, out)
+		}
 		if err != nil || !untilChanged || out.Order.Version == out.producedVersion {
 			return out.Outcome, err
 		}
@@ -167,7 +173,13 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		var dup *store.DuplicateError
 		if errors.As(err, &dup) {
 			d, err := s.duplicate(ctx, []byte(dup.Value))
-			return d.Outcome, err
+			if err == nil && !untilChanged {
+				err = reused(in, d)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return d.Outcome, nil
 		}
 		if err != nil {
 			return nil, err
@@ -178,7 +190,7 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		if !out.Created {
 			return out, nil // an update stored its answer with its commit (Fence.Answer)
 		}
-		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied, Version: out.Order.Version})
+		rec, _ := json.Marshal(fenceRecord{OrderID: out.Order.ID, EventID: out.Event.ID, Created: out.Created, Applied: out.Applied, Version: out.Order.Version, Digest: in.Digest})
 		if untilChanged {
 			err = s.st.SetAnswer(ctx, key, rec)
 		} else {
@@ -192,10 +204,23 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 	return nil, fmt.Errorf("intake: order kept changing under %d attempts: %w", maxAttempts, model.ErrVersionConflict)
 }
 
-// dupOutcome is a rebuilt first outcome and the version it produced.
+// dupOutcome is a rebuilt first outcome, the version it produced and the
+// digest of the message that produced it.
 type dupOutcome struct {
 	*model.Outcome
 	producedVersion int64
+	digest          string
+}
+
+// reused refuses in when its partner message id was first used for a
+// message with other content (model.Inbound.Digest): a retry repeats what it
+// says, so this is another message under a used id, and answering it with
+// the first message's outcome would drop it silently.
+func reused(in *model.Inbound, first dupOutcome) error {
+	if in.Digest == "" || first.digest == "" || in.Digest == first.digest {
+		return nil
+	}
+	return model.Conflict("message_id", "%q was used already for another message; send a new message id", in.MessageID)
 }
 
 func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error) {
@@ -217,7 +242,7 @@ func (s *Service) duplicate(ctx context.Context, rec []byte) (dupOutcome, error)
 			out.Event = ev
 		}
 	}
-	return dupOutcome{Outcome: out, producedVersion: fr.Version}, nil
+	return dupOutcome{Outcome: out, producedVersion: fr.Version, digest: fr.Digest}, nil
 }
 
 // resolve finds the order id a message targets; found=false when none exists.
@@ -416,7 +441,7 @@ func (s *Service) create(ctx context.Context, in *model.Inbound, id string, fenc
 	if ev.Type == model.EventOrderUpdated {
 		ev.Type = model.EventOrderCreated
 	}
-	rec, _ := json.Marshal(fenceRecord{OrderID: id, EventID: ev.ID, Created: true, Applied: applied, Version: 1})
+	rec, _ := json.Marshal(fenceRecord{OrderID: id, EventID: ev.ID, Created: true, Applied: applied, Version: 1, Digest: in.Digest})
 	if err := s.st.CreateOrderFenced(ctx, o, ev, fence.Key, string(rec)); err != nil {
 		return nil, err
 	}
@@ -446,7 +471,7 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 	if len(applied.Kept) > 0 {
 		ev.Warnings = append(ev.Warnings, "kept platform values of shared fields (Auto-Admin off): "+strings.Join(applied.Kept, ", "))
 	}
-	rec, _ := json.Marshal(fenceRecord{OrderID: next.ID, EventID: ev.ID, Applied: applied, Version: cur.Version + 1})
+	rec, _ := json.Marshal(fenceRecord{OrderID: next.ID, EventID: ev.ID, Applied: applied, Version: cur.Version + 1, Digest: in.Digest})
 	fence.Value = string(rec)
 	if err := s.st.UpdateOrderFenced(ctx, next, []*model.Event{ev}, fence); err != nil {
 		return nil, err

@@ -415,7 +415,11 @@ type Inbound struct {
 	MessageID string `json:"message_id,omitempty"`
 	// IdempotencyKey identifies the message for exactly-once effect: the partner's
 	// message id, or a digest of the message. internal/inbound.Key sets it.
-	IdempotencyKey string         `json:"idempotency_key,omitempty"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Digest is a digest of what the message says (its translation, not its
+	// envelope or signature), set by internal/inbound. A MessageID used
+	// again with another Digest is another message under a used id: refused.
+	Digest         string         `json:"-"`
 	Target         Target         `json:"target"`
 	Require        Require        `json:"require,omitempty"`
 	Event          EventType      `json:"event"`
