@@ -123,7 +123,9 @@ func jsonProblem(err error) Problem {
 	case errors.Is(err, io.EOF):
 		return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body is empty"}
 	}
-	return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: err.Error()}
+	// Anything else the decoder says is its own wording: the client is told
+	// what it can act on.
+	return Problem{Status: http.StatusBadRequest, Title: "Malformed JSON", Detail: "the body is not a JSON document of this resource"}
 }
 
 func (g *Gateway) createOrder(c *gin.Context) {

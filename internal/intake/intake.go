@@ -160,8 +160,11 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		if err == nil && !untilChanged {
 			err = reused(in, out)
 		}
-		if err != nil || !untilChanged || out.Order.Version == out.producedVersion {
-			return out.Outcome, err
+		if err != nil {
+			return nil, err
+		}
+		if !untilChanged || out.Order.Version == out.producedVersion {
+			return out.Outcome, nil
 		}
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
