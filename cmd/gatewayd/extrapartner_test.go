@@ -56,7 +56,10 @@ func TestExtraPartnerFolder(t *testing.T) {
 	if code := mappings.CLIMain([]string{"test", "-update", filepath.Join(dst, "mappings")}, "", readers.Production(), nil, &out, &out); code != 0 {
 		t.Fatalf("mappings test -update with the acme folder = %d:\n%s", code, out.String())
 	}
-	cmd := exec.Command("go", "test", "-count=1", "-skip", "TestExtraPartnerFolder", "./...")
+	// The README lists the shipped partners' variables; documenting an added
+	// partner's variables is its author's job, so that check stays with the
+	// shipped tree.
+	cmd := exec.Command("go", "test", "-count=1", "-skip", "TestExtraPartnerFolder|TestReadmeNamesEveryVariable", "./...")
 	cmd.Dir = dst
 	var env []string
 	for _, kv := range os.Environ() {
