@@ -222,6 +222,12 @@ func (s *Store) Watch(ctx context.Context, poll time.Duration, apply func(ctx co
 	kick := make(chan struct{}, 1)
 	sub := s.rdb.Subscribe(ctx, s.k.channel())
 	defer sub.Close()
+	// Wait for Redis to confirm the subscription before the first read of
+	// the revision: a change announced in between would otherwise wait for
+	// the next poll. If the confirmation fails, polling still converges.
+	if _, err := sub.Receive(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("catalog: subscribing to changes failed; polling only", "err", err)
+	}
 	go func() {
 		for range sub.Channel() {
 			select {
