@@ -96,6 +96,13 @@ func decodeDoc(doc []byte, v any, path string, env func(string) (string, bool)) 
 func ResolveVendor(name string, doc []byte, env func(string) (string, bool), d *DispatchConfig) (VendorConfig, string, error) {
 	var v VendorConfig
 	path := "vendors." + name
+	var unset []string
+	if env != nil {
+		var root yaml.Node
+		if yaml.Unmarshal(doc, &root) == nil && len(root.Content) > 0 {
+			unset = unsetRefs(root.Content[0], env, "endpoint")
+		}
+	}
 	if err := decodeDoc(doc, &v, path, env); err != nil {
 		return v, "", err
 	}
@@ -103,7 +110,7 @@ func ResolveVendor(name string, doc []byte, env func(string) (string, bool), d *
 	note := ""
 	if (v.Transport == TransportHTTP || v.Transport == TransportSOAP) && v.Endpoint == "" && !v.Disabled {
 		v.Disabled = true
-		note = "disabled: its endpoint is empty (is the endpoint variable set?)"
+		note = emptyNote("endpoint", unset)
 	}
 	var errs []error
 	if !(v.Disabled && v.Endpoint == "") {

@@ -38,6 +38,9 @@ type Config struct {
 	// VendorNotes says why a configured vendor is disabled (e.g. its endpoint
 	// variable is unset); /readyz shows it. Filled by Load, never decoded.
 	VendorNotes map[string]string `yaml:"-"`
+	// unset holds, per vendor, the variables its endpoint ("endpoint") and
+	// email address ("email") read that were not set, for VendorNotes.
+	unset map[string]map[string][]string
 }
 
 // Server configures the HTTP listener.
@@ -186,12 +189,12 @@ func (c *Config) setDefaults() {
 			v.SetDefaults()
 			if v.Transport == TransportSMTP && !v.Disabled {
 				v.Disabled = true
-				c.VendorNotes[name] = "disabled: its email address is empty (is the email variable set?)"
+				c.VendorNotes[name] = emptyNote("email address", c.unset[name]["email"])
 			}
 		}
 		if (v.Transport == TransportHTTP || v.Transport == TransportSOAP) && v.Endpoint == "" && !v.Disabled {
 			v.Disabled = true
-			c.VendorNotes[name] = "disabled: its endpoint is empty (is the endpoint variable set?)"
+			c.VendorNotes[name] = emptyNote("endpoint", c.unset[name]["endpoint"])
 		}
 		c.Vendors[name] = v
 	}

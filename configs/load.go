@@ -89,6 +89,7 @@ func Load(doc []byte, env func(string) (string, bool)) (*Config, error) {
 	var cfg Config
 	if len(root.Content) > 0 {
 		var es Errors
+		cfg.unset = vendorUnsetRefs(root.Content[0], env)
 		interpolateNode(root.Content[0], env)
 		strictDecode(root.Content[0], reflect.ValueOf(&cfg).Elem(), "", &es)
 		if len(es) > 0 {

@@ -66,10 +66,10 @@ type User struct {
 func UserFromEnv(userVar, passVar string) (User, error) {
 	name, pass := os.Getenv(userVar), os.Getenv(passVar)
 	if name == "" {
-		return User{}, fmt.Errorf("soap: environment variable %s is not set", userVar)
+		return User{}, fmt.Errorf("%s is not set", userVar)
 	}
 	if pass == "" {
-		return User{}, fmt.Errorf("soap: environment variable %s is not set", passVar)
+		return User{}, fmt.Errorf("%s is not set", passVar)
 	}
 	return User{Name: name, Password: NewSecret(pass)}, nil
 }
