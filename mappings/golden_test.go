@@ -92,11 +92,10 @@ func TestCLIHelp(t *testing.T) {
 
 // TestOutlookReplyFixture: the Outlook reply of the mail package's tests
 // (multipart/mixed around multipart/alternative, windows-1252 quoted-printable
-// text, a quoted original below a "____" line, a forwarded message/rfc822)
-// is an ssp7 fixture as it stands, and ssp7's mail limits quarantine it for
-// the forwarded message; without that part, the production reader finds
-// the new text, the TaskId tag and the correlation, and the mapping targets
-// the task.
+// text, a quoted original below a "____" line, the original attached as
+// message/rfc822) is an ssp7 fixture as it stands, and the production reader
+// finds the new text, the TaskId tag and the correlation, keeps the image
+// and the attached original, and the mapping targets the task.
 func TestOutlookReplyFixture(t *testing.T) {
 	orig, err := os.ReadFile("../mail/testdata/outlook-reply.eml")
 	if err != nil {
@@ -114,20 +113,9 @@ func TestOutlookReplyFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := set.Get("ssp7")
-	rd := readers.Production()
-	_, err = rd.Mail(m, fx)
-	var re *mappings.ReadError
-	if !errors.As(err, &re) || re.Reason != "type_not_allowed" {
-		t.Errorf("Mail(outlook-reply.eml) = %v, want a ReadError type_not_allowed (ssp7 allows no message/rfc822)", err)
-	}
-
-	data, err := os.ReadFile("ssp7/fixtures/mail-outlook-reply-no-forward.input.eml")
+	in, err := readers.Production().Mail(m, fx)
 	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := rd.Mail(m, data)
-	if err != nil {
-		t.Fatalf("Mail(outlook reply without the forward) = %v", err)
+		t.Fatalf("Mail(outlook reply) = %v", err)
 	}
 	var doc struct {
 		Text        string            `json:"text"`
@@ -141,8 +129,9 @@ func TestOutlookReplyFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	if doc.Text != "Part ordered, arrives Friday – we will call you." || doc.Tags["TaskId"] != "REQ-102" ||
-		doc.Correlation != "REQ-102" || len(doc.Attachments) != 1 || doc.Attachments[0].ContentType != "image/png" {
-		t.Errorf("Mail(outlook reply) document = %+v, want the new text, tag TaskId REQ-102, correlation REQ-102 and one image/png", doc)
+		doc.Correlation != "REQ-102" || len(doc.Attachments) != 2 || doc.Attachments[0].ContentType != "image/png" ||
+		doc.Attachments[1].ContentType != "message/rfc822" {
+		t.Errorf("Mail(outlook reply) document = %+v, want the new text, tag TaskId REQ-102, correlation REQ-102, the image and the attached original", doc)
 	}
 	b, err := m.Translate(in)
 	if err != nil {

@@ -481,7 +481,7 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	// A raw mail is read as the mail intake reads it (the new text, the
 	// TaskId tag's correlation), a SOAP envelope as the SOAP service does.
-	eml, err := os.ReadFile("../../mappings/ssp7/fixtures/mail-outlook-reply-no-forward.input.eml")
+	eml, err := os.ReadFile("../../mappings/ssp7/fixtures/mail-outlook-reply.input.eml")
 	if err != nil {
 		t.Fatal(err)
 	}
