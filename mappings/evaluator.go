@@ -291,7 +291,7 @@ func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
 			return e.fail(r, model.ErrInvalid, "%s needs %s, got %s", t.name, article(t.in[0]), runtimeType(v))
 		}
 		if v, err = t.fn(e, r, v); err != nil {
-			return e.fail(r, model.ErrInvalid, "%s: %v", t.name, err)
+			return e.fail(r, model.ErrInvalid, "%v", err)
 		}
 	}
 	if r.status != nil {
@@ -542,7 +542,7 @@ func (e *env) runFast(r *crule, ctx gjson.Result) (bool, error) {
 	var err error
 	for _, t := range r.do {
 		if s, err = t.str(e, r, s); err != nil {
-			return true, e.fail(r, model.ErrInvalid, "%s: %v", t.name, err)
+			return true, e.fail(r, model.ErrInvalid, "%v", err)
 		}
 	}
 	p := &e.inb.Patch

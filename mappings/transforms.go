@@ -291,7 +291,7 @@ func buildTime(c *compiler, t Transform, ct *ctransform) bool {
 				return tm.UTC().Format(format), nil
 			}
 		}
-		return "", fmt.Errorf("%q does not match the layout %q", s, layouts[0])
+		return "", fmt.Errorf("%q is not a time of the form %s", s, readableLayout(layouts[0]))
 	}
 	return true
 }
@@ -539,3 +539,15 @@ func truncateRunes(s string, n int) string {
 	}
 	return s
 }
+
+// layoutWords spells Go's reference-time tokens as partners read them, longest
+// first so that "2006" is not read as "20" and "06".
+var layoutWords = strings.NewReplacer(
+	"Z07:00", "±hh:mm", "-07:00", "±hh:mm", "Z0700", "±hhmm", "-0700", "±hhmm", "-07", "±hh",
+	"2006", "YYYY", "January", "month", "Monday", "weekday", "Jan", "Mon", "MST", "zone",
+	".000", ".sss", "15", "hh", "01", "MM", "02", "DD", "04", "mm", "05", "ss", "PM", "AM/PM", "06", "YY",
+)
+
+// readableLayout turns a Go time layout into the pattern a partner's error
+// shows: "2006-01-02 1504 -0700" reads "YYYY-MM-DD hhmm ±hhmm".
+func readableLayout(layout string) string { return layoutWords.Replace(layout) }

@@ -65,7 +65,7 @@ func leakPattern() *regexp.Regexp {
 		}
 		sort.Strings(list)
 		leakRE = regexp.MustCompile(`(?:^|["'>(\[\n])(?:` + strings.Join(list, "|") + `): ` +
-			`|[A-Za-z0-9_-]+\.ya?ml:\d+` + `|%![a-zA-Z]\(`)
+			`|[A-Za-z0-9_-]+\.ya?ml:\d+` + `|%![a-zA-Z]\(` + `|2006-01-02|Z07:00|1504 -0700`)
 	})
 	return leakRE
 }
@@ -96,7 +96,8 @@ func moduleRoot() (string, error) {
 // AnswerLeak returns the first part of body that a partner or client must
 // never read, or "" when there is none: a Go package prefix of this module
 // or of a library it uses ("dispatch: vendor ...", "json: cannot ..."), a
-// rule file position ("emg.yaml:200"), or a Go formatting slip ("%!v(").
+// rule file position ("emg.yaml:200"), a Go time layout ("2006-01-02"),
+// or a Go formatting slip ("%!v(").
 // Those belong in the log and in `gatewayd mappings translate --explain`;
 // answers are rendered from typed errors.
 func AnswerLeak(body []byte) string { return leakIn("", body) }

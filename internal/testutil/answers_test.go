@@ -20,6 +20,8 @@ func TestAnswerLeak(t *testing.T) {
 		{`warning (emg.yaml:200)`, true},
 		{`<faultstring>inbound: partner ssp7: mapping not loaded</faultstring>`, true},
 		{`{"detail":"%!v(MISSING)"}`, true},
+		{`{"reason":"\"28/05/2020\" does not match the layout \"2006-01-02 1504 -0700\""}`, true},
+		{`{"reason":"\"28/05/2020\" is not a time of the form YYYY-MM-DD hhmm ±hhmm"}`, false},
 		{`"warning":"disabled partners: emg: not configured"`, false},
 		{`{"detail":"vendor \"x\" is not a vendor of this gateway"}`, false},
 		{`{"store":1,"dispatch":"ok"}`, false},
