@@ -182,37 +182,38 @@ func (g *Gateway) AddRouteFallback(claims func(*http.Request) bool, h gin.Handle
 }
 
 // routeFallback is one AddRouteFallback registration.
-type routeFallback struct {
+type routeFallback = claim[gin.HandlerFunc]
+
+// fallback is one AddFallback registration.
+type fallback = claim[http.Handler]
+
+// claim is a handler for the requests its claims func accepts.
+type claim[H any] struct {
 	claims func(*http.Request) bool
-	h      gin.HandlerFunc
+	h      H
+}
+
+// firstClaim is the handler of the first claim in list accepting r, if any.
+func firstClaim[H any](g *Gateway, list *[]claim[H], r *http.Request) (H, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for _, f := range *list {
+		if f.claims(r) {
+			return f.h, true
+		}
+	}
+	var zero H
+	return zero, false
 }
 
 func (g *Gateway) routeFallback(r *http.Request) gin.HandlerFunc {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	for _, f := range g.routes {
-		if f.claims(r) {
-			return f.h
-		}
-	}
-	return nil
-}
-
-// fallback is one AddFallback registration.
-type fallback struct {
-	claims func(*http.Request) bool
-	h      http.Handler
+	h, _ := firstClaim(g, &g.routes, r)
+	return h
 }
 
 func (g *Gateway) fallback(r *http.Request) http.Handler {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	for _, f := range g.fallbacks {
-		if f.claims(r) {
-			return f.h
-		}
-	}
-	return nil
+	h, _ := firstClaim(g, &g.fallbacks, r)
+	return h
 }
 
 // AddOpenAPIPaths merges OpenAPI path items into /openapi.json.

@@ -87,14 +87,9 @@ func (s *Service) ListDeliveries(ctx context.Context, vendorName, status, cursor
 			if err != nil {
 				continue
 			}
-			d, err := decodeRecord(doc)
+			d, err := s.readRecord(ctx, doc)
 			if err != nil {
 				return nil, err
-			}
-			if d.Status == model.DeliverySending && !d.AwaitingAck {
-				if j, err := s.q.Get(ctx, d.Vendor, d.ID); err == nil {
-					overlay(d, j)
-				}
 			}
 			if status == "" || string(d.Status) == status {
 				page.Deliveries = append(page.Deliveries, d)

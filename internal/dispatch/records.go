@@ -122,14 +122,9 @@ func (s *Service) Deliveries(ctx context.Context, orderID string) ([]*Delivery, 
 	}
 	out := make([]*Delivery, 0, len(all))
 	for _, doc := range all {
-		d, err := decodeRecord(doc)
+		d, err := s.readRecord(ctx, doc)
 		if err != nil {
 			return nil, err
-		}
-		if d.Status == model.DeliverySending && !d.AwaitingAck {
-			if j, err := s.q.Get(ctx, d.Vendor, d.ID); err == nil {
-				overlay(d, j)
-			}
 		}
 		out = append(out, d)
 	}
@@ -177,4 +172,20 @@ func submittedTo(all []string) map[string]bool {
 		}
 	}
 	return sent
+}
+
+// readRecord decodes a stored delivery record and, while it is still Sending
+// and not awaiting the vendor's ack, overlays the queue's state of its job
+// (attempts, next attempt, last error, held until).
+func (s *Service) readRecord(ctx context.Context, doc string) (*Delivery, error) {
+	d, err := decodeRecord(doc)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status == model.DeliverySending && !d.AwaitingAck {
+		if j, err := s.q.Get(ctx, d.Vendor, d.ID); err == nil {
+			overlay(d, j)
+		}
+	}
+	return d, nil
 }
