@@ -28,6 +28,8 @@ var (
 	emgSenders  = flag.Int("emg.senders", 32, "concurrent senders of the EMG benchmark")
 	emgRequests = flag.Int("emg.requests", 1000, "Updates per side in each repetition of the EMG benchmark")
 	emgReps     = flag.Int("emg.reps", 5, "repetitions of the EMG benchmark (the sides alternate which goes first)")
+	emgProfile  = flag.String("emg.cpuprofile", "", "write a CPU profile of the gateway, taken over the first -emg.profile-seconds of its first run, to this file (make the run that long: -emg.requests 3000)")
+	emgProfSecs = flag.Int("emg.profile-seconds", 4, "seconds the -emg.cpuprofile profile covers")
 )
 
 // TestMain runs the bare EMG server when the benchmark starts this test
@@ -92,9 +94,10 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 	theirsFile := writePEM(b, filepath.Join(dir, "emg.pub"), "PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&theirs.PublicKey)))
 
 	root := testutil.ModuleRoot(b)
+	debugAddr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))
 	gw := testutil.StartGatewayd(b, root, fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b)), nil,
 		append(os.Environ(), "REDIS_URL="+srv.URL(), "GATEWAY_ATTACHMENTS_DIR="+b.TempDir(), "GATEWAY_ADMIN_TOKEN="+testutil.AdminToken,
-			"EMG_SIGNING_KEY_FILE="+oursFile, "EMG_PUBLIC_KEY_FILE="+theirsFile))
+			"EMG_SIGNING_KEY_FILE="+oursFile, "EMG_PUBLIC_KEY_FILE="+theirsFile, "GATEWAY_DEBUG_ADDR="+debugAddr))
 	bareURL, barePid := startBare(b, srv.Addr(), theirsFile, oursFile)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: time.Minute}
@@ -121,6 +124,8 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 		}
 	}
 	gwPid, redisPid, rdb := gw.Cmd.Process.Pid, srv.Pid(), srv.Client()
+	profiled := func() {}
+	defer func() { profiled() }()
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		var ratios, cpuRatios, gwRates, bareRates []float64
@@ -130,6 +135,9 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 			testutil.Must(b, err)
 			b.StartTimer()
 			run := func(url string, pid int) side {
+				if *emgProfile != "" && n == 0 && rep == 0 && pid == gwPid {
+					profiled = profileCPU(b, "http://"+debugAddr, *emgProfSecs, *emgProfile)
+				}
 				cpu0, rcpu0, st0 := ProcessCPU(pid), ProcessCPU(redisPid), RedisStats(ctx, rdb)
 				res, err := Load(ctx, client, url, bodies, *emgSenders, http.StatusAccepted)
 				if err != nil {
@@ -158,6 +166,42 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 		b.ReportMetric(Median(ratios), "ratio")
 		b.ReportMetric(Median(cpuRatios), "cpu-ratio")
 		b.Logf("median ratio %.2f over %d repetitions %.2f; median CPU ratio %.2f %.2f", Median(ratios), len(ratios), ratios, Median(cpuRatios), cpuRatios)
+	}
+}
+
+// profileCPU starts a CPU profile of the gateway through its
+// GATEWAY_DEBUG_ADDR profiler and returns a function that waits for it and
+// writes it to file.
+func profileCPU(b *testing.B, debugURL string, seconds int, file string) func() {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugURL, seconds))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("profile: %s", resp.Status)
+			return
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			b.Errorf("CPU profile: %v", err)
+			return
+		}
+		b.Logf("CPU profile of the gateway written to %s (go tool pprof -top %s)", file, file)
 	}
 }
 

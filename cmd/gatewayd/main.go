@@ -90,6 +90,11 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 	}
 	log := newLogger(logw, cfg.Log.Level)
 	slog.SetDefault(log)
+	if addr := os.Getenv("GATEWAY_DEBUG_ADDR"); addr != "" {
+		if err := serveDebug(ctx, addr, log); err != nil {
+			return err
+		}
+	}
 	rdb, closeRedis, err := openRedis(cfg.Redis.URL.Reveal(), log)
 	if err != nil {
 		return err
