@@ -262,3 +262,41 @@ func Median(xs []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+// CommandStats renders redis-server's INFO commandstats divided by n
+// requests: per command, calls and microseconds per request, busiest first, on one line.
+func CommandStats(ctx context.Context, rdb redis.UniversalClient, n int) string {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return err.Error()
+	}
+	type row struct {
+		name        string
+		calls, usec float64
+	}
+	var rows []row
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		r := row{name: strings.TrimPrefix(name, "cmdstat_")}
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			f, _ := strconv.ParseFloat(v, 64)
+			switch k {
+			case "calls":
+				r.calls = f / float64(n)
+			case "usec":
+				r.usec = f / float64(n)
+			}
+		}
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].usec > rows[j].usec })
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s %.2f×%.0fµs; ", r.name, r.calls, r.usec)
+	}
+	return b.String()
+}

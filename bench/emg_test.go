@@ -30,6 +30,7 @@ var (
 	emgReps     = flag.Int("emg.reps", 5, "repetitions of the EMG benchmark (the sides alternate which goes first)")
 	emgProfile  = flag.String("emg.cpuprofile", "", "write a CPU profile of the gateway, taken over the first -emg.profile-seconds of its first run, to this file (make the run that long: -emg.requests 3000)")
 	emgProfSecs = flag.Int("emg.profile-seconds", 4, "seconds the -emg.cpuprofile profile covers")
+	emgCmdStats = flag.Bool("emg.commandstats", false, "log redis-server's INFO commandstats per gateway request (calls and µs of each command) for each repetition")
 )
 
 // TestMain runs the bare EMG server when the benchmark starts this test
@@ -138,6 +139,9 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 				if *emgProfile != "" && n == 0 && rep == 0 && pid == gwPid {
 					profiled = profileCPU(b, "http://"+debugAddr, *emgProfSecs, *emgProfile)
 				}
+				if *emgCmdStats && pid == gwPid {
+					testutil.Must(b, rdb.ConfigResetStat(ctx).Err())
+				}
 				cpu0, rcpu0, st0 := ProcessCPU(pid), ProcessCPU(redisPid), RedisStats(ctx, rdb)
 				res, err := Load(ctx, client, url, bodies, *emgSenders, http.StatusAccepted)
 				if err != nil {
@@ -145,6 +149,9 @@ func BenchmarkEMGUpdateVsBare(b *testing.B) {
 				}
 				n := len(bodies)
 				st := RedisStats(ctx, rdb)
+				if *emgCmdStats && pid == gwPid {
+					b.Logf("gateway commandstats per request: %s", CommandStats(ctx, rdb, n))
+				}
 				return side{LoadResult: res, cpu: (ProcessCPU(pid) - cpu0) / time.Duration(n),
 					redisCPU: (ProcessCPU(redisPid) - rcpu0) / time.Duration(n),
 					commands: float64(st.Commands-st0.Commands) / float64(n), reads: float64(st.Reads-st0.Reads) / float64(n)}

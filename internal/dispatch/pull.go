@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/equus/sogateway/internal/luascript"
 	"github.com/equus/sogateway/internal/model"
 )
 
@@ -19,7 +20,7 @@ import (
 //	ARGV[1] order id
 //	ARGV[2] "1": only when the order is in the feed already (a change)
 //	returns the order's new sequence, or 0 when nothing was done
-var publishScript = redis.NewScript(`
+var publishScript = luascript.New(`
 if ARGV[2] == "1" and not redis.call("ZSCORE", KEYS[1], ARGV[1]) then return 0 end
 local n = redis.call("INCR", KEYS[2])
 redis.call("ZADD", KEYS[1], n, ARGV[1])

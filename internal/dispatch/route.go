@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/equus/sogateway/configs"
+	"github.com/equus/sogateway/internal/luascript"
 	"github.com/equus/sogateway/internal/model"
 )
 
@@ -201,11 +202,10 @@ func (s *Service) sentAndPulled(ctx context.Context, before, after *model.Order,
 			if change {
 				arg = "1"
 			}
-			// A pipeline cannot fall back after NOSCRIPT, so the script goes as EVAL.
-			marks = append(marks, mark{name, change, publishScript.Eval(ctx, p, []string{s.k.pullFeed(name), s.k.pullSeq(name)}, after.ID, arg)})
+			marks = append(marks, mark{name, change, publishScript.Queue(ctx, p, []string{s.k.pullFeed(name), s.k.pullSeq(name)}, after.ID, arg)})
 		}
 	}
-	_, _ = p.Exec(ctx)
+	_, _ = luascript.Exec(ctx, p)
 	all, err := recs.Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("dispatch: deliveries of %s: %w", after.ID, err)

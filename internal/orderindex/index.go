@@ -80,7 +80,7 @@ func (x *Index) apply(ctx context.Context, c redis.Scripter, o *model.Order) err
 	keys := []string{x.k.entry(o.ID), x.k.all(), x.k.dirty()}
 	args := []any{x.k.base(), o.ID, o.Version, at.UnixMilli(), o.Partner, o.Company, o.ServiceType, string(o.Status), strings.Join(refs, "\x1f")}
 	if p, ok := c.(redis.Pipeliner); ok {
-		applyScript.Eval(ctx, p, keys, args...) // a pipeline cannot fall back after NOSCRIPT
+		applyScript.Queue(ctx, p, keys, args...) // the store runs p with luascript.Exec
 		return nil
 	}
 	return applyScript.Run(ctx, c, keys, args...).Err()

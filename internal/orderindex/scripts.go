@@ -1,6 +1,6 @@
 package orderindex
 
-import "github.com/redis/go-redis/v9"
+import "github.com/equus/sogateway/internal/luascript"
 
 // applyScript indexes one order version unless a newer one is indexed.
 //
@@ -10,7 +10,7 @@ import "github.com/redis/go-redis/v9"
 // ARGV[5] partner, ARGV[6] company, ARGV[7] service_type, ARGV[8] status,
 // ARGV[9] refs joined by \31
 // Returns 1 when indexed, 0 when a newer version was indexed already.
-var applyScript = redis.NewScript(`
+var applyScript = luascript.New(`
 local base, id, ver, score = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local d = redis.call('HGET', KEYS[3], id)
 if d then

@@ -20,7 +20,8 @@ type Indexer interface {
 	Apply(ctx context.Context, o *model.Order) error
 	// ApplyIn is Apply queued in p, the pipeline that publishes the commit's
 	// events, so indexing costs no round trip of its own; a failure leaves
-	// the mark for the repair.
+	// the mark for the repair. The store runs p with luascript.Exec, so a
+	// script queued by luascript.Script.Queue survives NOSCRIPT.
 	ApplyIn(ctx context.Context, p redis.Pipeliner, o *model.Order)
 }
 

@@ -8,10 +8,14 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/equus/sogateway/internal/luascript"
 )
 
-// Scripts inside pipelines use EVAL, not EVALSHA: a pipeline cannot fall back
-// after NOSCRIPT (e.g. after a Redis restart emptied the script cache).
+// Pipelines that may hold scripts (the commit's, this one, and what extra
+// queues: the index apply, dispatch's pull marks) run through luascript.Exec,
+// which re-runs a script Redis answered NOSCRIPT to (its script cache emptied
+// by a restart, a failover or SCRIPT FLUSH).
 //
 // publishFresh puts the events just written on the stream in one round trip
 // when nothing older is waiting (pub = n - len(docs)); otherwise it falls
@@ -21,7 +25,7 @@ func (s *Store) publishFresh(ctx context.Context, orderID string, pub, n int64, 
 		if extra != nil {
 			p := s.rdb.Pipeline()
 			extra(p)
-			_, _ = p.Exec(ctx)
+			_, _ = luascript.Exec(ctx, p)
 		}
 		s.publish(ctx, orderID)
 		return
@@ -31,12 +35,12 @@ func (s *Store) publishFresh(ctx context.Context, orderID string, pub, n int64, 
 		p.XAdd(ctx, &redis.XAddArgs{Stream: s.k.stream(), MaxLen: s.maxLen, Approx: true,
 			Values: []any{"event_id", ids[i], "order_id", orderID, "type", types[i], "event", docs[i]}})
 	}
-	publishScript.Eval(ctx, p, []string{s.k.order(orderID)}, n)
+	publishScript.Queue(ctx, p, []string{s.k.order(orderID)}, n)
 	p.SRem(ctx, s.k.outbox(), orderID)
 	if extra != nil {
 		extra(p)
 	}
-	_, _ = p.Exec(ctx) // a failure leaves the order in the outbox for PublishPending
+	_, _ = luascript.Exec(ctx, p) // a failure leaves the order in the outbox for PublishPending
 }
 
 // publish puts an order's not yet published events on the stream. Delivery to

@@ -1,6 +1,6 @@
 package store
 
-import "github.com/redis/go-redis/v9"
+import "github.com/equus/sogateway/internal/luascript"
 
 // The order scripts share one KEYS layout, all under the order's hash tag:
 //
@@ -53,7 +53,7 @@ end
 // ARGV[3] fence value, ARGV[4] fence TTL ms (0 keeps fences forever),
 // ARGV[5..] counts and entries as above.
 // Returns 1 when created, 0 when the order already exists (nothing written).
-var createScript = redis.NewScript(historyLua + `
+var createScript = luascript.New(historyLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
@@ -81,7 +81,7 @@ return 1
 // value} when the fence key is already set; {"NOTFOUND"} when the order does
 // not exist; {"VERSION", current version} when it is not at the expected one.
 // Nothing is written unless the code is "OK".
-var updateScript = redis.NewScript(historyLua + `
+var updateScript = luascript.New(historyLua + `
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then
   return {'NOTFOUND'}
@@ -126,7 +126,7 @@ const (
 // ARGV[3] the doc without history, ARGV[4..] counts (0 events) and entries.
 // Returns 1 when migrated, 0 when the order changed or is gone since it was
 // read (the caller reads again).
-var migrateScript = redis.NewScript(historyLua + `
+var migrateScript = luascript.New(historyLua + `
 local cur = redis.call('HMGET', KEYS[1], 'v', 'doc')
 if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then
   return 0
@@ -142,7 +142,7 @@ return 1
 // KEYS[1] order hash
 // ARGV[1] n
 // Returns the mark after the call.
-var publishScript = redis.NewScript(`
+var publishScript = luascript.New(`
 local cur = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')
 local n = tonumber(ARGV[1])
 if n > cur then

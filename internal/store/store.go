@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/equus/sogateway/internal/luascript"
 	"github.com/equus/sogateway/internal/model"
 )
 
@@ -148,8 +149,8 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	pipe := s.rdb.Pipeline()
 	pipe.SAdd(ctx, s.k.outbox(), o.ID)
 	s.markIndex(ctx, pipe, o.ID, 1)
-	created := createScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
-	_, _ = pipe.Exec(ctx)
+	created := createScript.Queue(ctx, pipe, s.k.orderKeys(o.ID), args...)
+	_, _ = luascript.Exec(ctx, pipe)
 	n, err := created.Int()
 	if err != nil {
 		return fmt.Errorf("store: create order %s: %w", o.ID, err)
@@ -316,8 +317,8 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		pipe.SAdd(ctx, s.k.outbox(), o.ID)
 	}
 	s.markIndex(ctx, pipe, o.ID, o.Version)
-	run := updateScript.Eval(ctx, pipe, s.k.orderKeys(o.ID), args...)
-	_, _ = pipe.Exec(ctx)
+	run := updateScript.Queue(ctx, pipe, s.k.orderKeys(o.ID), args...)
+	_, _ = luascript.Exec(ctx, pipe)
 	arr, err := run.Slice()
 	if err != nil {
 		o.Version = expected
@@ -362,7 +363,7 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 	} else {
 		p := s.rdb.Pipeline()
 		after(p)
-		_, _ = p.Exec(ctx)
+		_, _ = luascript.Exec(ctx, p)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/equus/sogateway/internal/model"
+	"github.com/equus/sogateway/internal/orderindex"
 	"github.com/equus/sogateway/internal/store"
 	"github.com/equus/sogateway/internal/testutil"
 )
@@ -307,6 +308,66 @@ func TestAnswerAndRef(t *testing.T) {
 		}
 		if _, id, _ = s.AnswerAndRef(ctx, "emg:m1", "emg", "servicer", "R-1"); id != "" {
 			t.Fatalf("AnswerAndRef(servicer R-1) id = %q, want none (only the requestor ref is bound)", id)
+		}
+	})
+}
+
+// TestCommitsSurviveAnEmptiedScriptCache commits orders after SCRIPT FLUSH
+// emptied Redis's script cache (as a restart or a failover does): the
+// commit, the publish mark and the index apply go by EVALSHA in pipelines,
+// answer NOSCRIPT, and are run again with their text. Every event reaches
+// the stream exactly once, the outbox and the index's dirty marks are
+// empty, the index holds the last version, and the answer is stored; a
+// repeat after another flush is still refused by the fence.
+func TestCommitsSurviveAnEmptiedScriptCache(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := store.New(rdb, nil)
+		ix := orderindex.New(rdb, nil)
+		s.SetIndexer(ix)
+		o, ev := newOrder("flushed")
+		testutil.Must(t, rdb.ScriptFlush(ctx).Err())
+		testutil.Must(t, s.CreateOrder(ctx, o, ev))
+		for i := 2; i <= 4; i++ {
+			testutil.Must(t, rdb.ScriptFlush(ctx).Err())
+			o.Status = []model.Status{model.StatusAccepted, model.StatusInProgress, model.StatusResolved}[i-2]
+			f := store.Fence{Key: fmt.Sprintf("emg:m%d", i), Value: fmt.Sprintf("answer %d", i), Answer: true}
+			testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: fmt.Sprintf("ev%d", i), Type: model.EventOrderUpdated}}, f))
+			if o.Version != int64(i) {
+				t.Fatalf("version after update %d = %d", i, o.Version)
+			}
+			if a, err := s.Answer(ctx, f.Key); err != nil || string(a) != f.Value {
+				t.Fatalf("answer of update %d = %q %v, want %q", i, a, err, f.Value)
+			}
+		}
+		if n := rdb.SCard(ctx, "sog:outbox").Val(); n != 0 {
+			t.Fatalf("outbox holds %d orders, want none", n)
+		}
+		if n := rdb.HLen(ctx, "sog:{ix}:dirty").Val(); n != 0 {
+			t.Fatalf("index dirty marks = %d, want none", n)
+		}
+		testutil.Must(t, rdb.ScriptFlush(ctx).Err())
+		err := s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: "again"}}, store.Fence{Key: "emg:m3", Value: "x"})
+		var dup *store.DuplicateError
+		if !errors.As(err, &dup) || dup.Value != "answer 3" {
+			t.Fatalf("repeat of emg:m3 after a flush = %v, want its first answer as a duplicate", err)
+		}
+		entries, err := rdb.XRange(ctx, s.StreamKey(), "-", "+").Result()
+		testutil.Must(t, err)
+		var ids []string
+		for _, e := range entries {
+			ids = append(ids, e.Values["event_id"].(string))
+		}
+		if fmt.Sprint(ids) != "[ev-flushed ev2 ev3 ev4]" {
+			t.Fatalf("stream = %v, want each event once, in order", ids)
+		}
+		page, err := ix.Query(ctx, orderindex.Filter{Status: string(model.StatusResolved)}, "", 10)
+		testutil.Must(t, err)
+		if fmt.Sprint(page.IDs) != "[flushed]" {
+			t.Fatalf("index of status resolved = %v, want [flushed]", page.IDs)
+		}
+		if page, _ = ix.Query(ctx, orderindex.Filter{Status: string(model.StatusInProgress)}, "", 10); len(page.IDs) != 0 {
+			t.Fatalf("index of status in_progress = %v, want none (the order moved on)", page.IDs)
 		}
 	})
 }
