@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/equus/sogateway/internal/model"
 )
 
 // benchMapping has 20 rules of the common kinds: paths, required, types,
@@ -110,4 +113,55 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRenderAck measures the emg "ack" render the gateway signs for
+// every EMG message: an order as an Update leaves it (fields, refs, a
+// message) and the inbound event with its raw Task kept for audit.
+func BenchmarkRenderAck(b *testing.B) {
+	set, err := Load(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := set.Get("emg")
+	o, ev, extra := benchAckCase()
+	r, err := m.Render("ack", o, ev, extra)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !strings.Contains(string(r.Body), `"ServicerId":"0192d6a8-8d1e-7c43-9a55-3f1e2d4c5b6a"`) {
+		b.Fatalf("ack = %s", r.Body)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Render("ack", o, ev, extra); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchAckCase is an EMG BreakFix ticket after an Update, the Update's
+// event and the extra values the gateway passes to the ack render.
+func benchAckCase() (*model.Order, *model.Event, map[string]any) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	o := &model.Order{ID: "0192d6a8-8d1e-7c43-9a55-3f1e2d4c5b6a", Partner: "emg", Company: "globex", ServiceType: "breakfix",
+		Refs: model.Refs{Requestor: "BENCH-17", Servicer: "1-199912345789"}, Status: model.StatusInProgress,
+		PartnerStatus: "InProgress", ClientStatus: "InProgress",
+		Fields: map[string]model.Field{
+			"description": {Value: "Ticket 1-199912345789 has been updated || IBX: AT3 || note 17", Owner: model.OwnerShared, LastWriter: "emg", UpdatedAt: at},
+		},
+		Messages: []model.Message{{ID: "m1", Direction: model.DirectionIn, Author: "emg", Text: "Ticket 1-199912345789 has been updated || IBX: AT3 || note 17", Protocol: model.ProtocolREST, At: at}},
+		Writers:  map[string]string{"status": "emg"},
+		Version:  7, CreatedAt: at, UpdatedAt: at, Stored: model.HistoryCount{Messages: 0},
+	}
+	raw := `{"Task":{"Id":"6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b","Source":"3e095d30-40ff-11e9-8959-5be078353003","Verb":"Update","Resource":"BreakFix",` +
+		`"ContentType":"application/json","CreationTimeUTC":"2026-12-02T10:00:00.000Z","Version":"1.0","Body":{"RequestorId":"BENCH-17","ServicerId":"1-199912345789",` +
+		`"State":"InProgress","Description":"Ticket 1-199912345789 has been updated || IBX: AT3 || note 17"}},"Signature":"` + strings.Repeat("QUJD", 86) + `"}`
+	ev := &model.Event{ID: "0192d6a8-8d1f-7000-8000-000000000001", OrderID: o.ID, Type: model.EventOrderStatusChanged, Direction: model.DirectionIn,
+		Partner: "emg", Protocol: model.ProtocolREST, MessageID: "6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b", At: at,
+		Data: map[string]any{"servicer_id": "1-199912345789"}, MappingVersion: "sha256:0123456789ab", Raw: raw, OrderVersion: 7}
+	extra := map[string]any{"message_id": "0d5c4b3a-2918-5706-a5b4-c3d2e1f0a9b8", "source": "3e095d30-40ff-11e9-8959-5be078353003",
+		"resource": "BreakFix", "now": "2026-12-02T10:00:00.123Z", "origination_id": "6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+		"origination_verb": "Update", "status_code": 202}
+	return o, ev, extra
 }

@@ -483,9 +483,13 @@ func (c *compiler) compileRender(name string, r *RenderSpec) *crender {
 	}
 	for _, rule := range r.Rules {
 		if x := c.compileRule(rule, tNone); x != nil {
+			if r.Format == "json" && x.to.kind == tOut {
+				x.out = outParts(x.to.name)
+			}
 			cr.rules = append(cr.rules, x)
 		}
 	}
+	cr.needs = renderNeeds(cr)
 	return cr
 }
 

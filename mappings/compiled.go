@@ -101,8 +101,9 @@ type crule struct {
 	when     *ccond
 	status   *cstatus
 	each     []*crule
-	elemKind tkind // for each: tasks, attachments or plain maps
-	fast     bool  // string-only rule: see env.runFast
+	elemKind tkind    // for each: tasks, attachments or plain maps
+	fast     bool     // string-only rule: see env.runFast
+	out      []string // a JSON render's output path as plain keys (outParts), or nil
 }
 
 // ckind is a compiled inbound kind.
@@ -173,6 +174,7 @@ type crender struct {
 	body        *template
 	headers     map[string]*template
 	rules       []*crule
+	needs       docNeeds // what the rules read of the document
 }
 
 // Mapping is one compiled partner mapping. It is immutable and safe for

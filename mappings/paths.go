@@ -44,20 +44,31 @@ type prefetch struct {
 	n    int // number of slots (root only)
 }
 
+// simplePath returns the keys of an object path a.b.c whose keys are plain
+// names (see plainName) and not array indexes, or nil.
 func simplePath(p string) []string {
 	parts := strings.Split(p, ".")
 	for _, c := range parts {
-		if c == "" || isDigits(c) {
+		if !plainName(c) || isDigits(c) {
 			return nil
-		}
-		for i := 0; i < len(c); i++ {
-			ch := c[i]
-			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
-				return nil
-			}
 		}
 	}
 	return parts
+}
+
+// plainName reports whether c is a non-empty path component of letters,
+// digits, '_' and '-', which gjson and sjson read as a key, nothing more.
+func plainName(c string) bool {
+	if c == "" {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		ch := c[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // add registers s in the trie and gives it a slot.

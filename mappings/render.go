@@ -1,7 +1,6 @@
 package mappings
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -35,15 +34,33 @@ func (m *Mapping) Render(kind string, o *model.Order, ev *model.Event, extra map
 	if !ok {
 		return nil, fmt.Errorf("mappings: %s: render %q (known: %s): %w", m.name, kind, strings.Join(m.Renders(), ", "), ErrUnknownRender)
 	}
+	return m.render(cr, o, ev, extra, false)
+}
+
+// render renders with cr; slow encodes the whole document and writes each
+// output path with sjson, as Render did before it learned to encode only
+// what cr reads and to build its JSON output in one pass (the tests hold the
+// two to the same bytes).
+func (m *Mapping) render(cr *crender, o *model.Order, ev *model.Event, extra map[string]any, slow bool) (*Rendered, error) {
 	if o == nil {
 		o = &model.Order{}
 	}
-	doc, err := json.Marshal(renderDoc{Order: o, Event: ev, Extra: extra})
-	if err != nil {
-		return nil, fmt.Errorf("mappings: %s: render %s: %w", m.name, kind, err)
+	needs := &cr.needs
+	if slow {
+		needs = nil
 	}
-	e := &env{m: m, in: &Input{}, bodyRes: gjson.ParseBytes(doc), render: true, vars: map[string]any{}, settings: m.settings}
+	doc, err := encodeDoc(needs, o, ev, extra)
+	if err != nil {
+		return nil, fmt.Errorf("mappings: %s: render %s: %w", m.name, cr.name, err)
+	}
+	e := &env{m: m, in: &Input{}, bodyRes: gjson.ParseBytes(doc), render: true, settings: m.settings}
+	if cr.format == "text" {
+		e.vars = map[string]any{}
+	}
 	out := &outDoc{format: cr.format}
+	if cr.format == "json" && !slow {
+		out.tree = &jnode{obj: true}
+	}
 	e.out = out
 	for _, r := range cr.rules {
 		if err := e.run(r, e.bodyRes, nil); err != nil {
@@ -53,6 +70,7 @@ func (m *Mapping) Render(kind string, o *model.Order, ev *model.Event, extra map
 	res := &Rendered{ContentType: cr.contentType}
 	switch cr.format {
 	case "json":
+		out.flush()
 		res.Body = out.json
 		if res.Body == nil {
 			res.Body = []byte("{}")
@@ -78,7 +96,18 @@ func (m *Mapping) Render(kind string, o *model.Order, ev *model.Event, extra map
 type outDoc struct {
 	format string
 	json   []byte
-	xml    xnode
+	// tree, while set, holds the JSON output instead of json (see jnode);
+	// a path it does not take moves the output to json and sjson.
+	tree *jnode
+	xml  xnode
+}
+
+// flush moves the output from tree to json.
+func (out *outDoc) flush() {
+	if out.tree != nil && len(out.tree.kids) > 0 {
+		out.json = out.tree.appendTo(make([]byte, 0, 256))
+	}
+	out.tree = nil
 }
 
 func (e *env) setOut(r *crule, v any) error {
@@ -88,6 +117,18 @@ func (e *env) setOut(r *crule, v any) error {
 		e.vars[r.to.name] = plain(v)
 	case "json":
 		var err error
+		if out.tree != nil && r.out != nil {
+			var raw []byte
+			if res, ok := v.(gjson.Result); ok {
+				raw = []byte(res.Raw)
+			} else if raw, err = sjsonRaw(jsonable(v)); err != nil {
+				return e.fail(r, model.ErrInvalid, "cannot write output: %v", err)
+			}
+			if out.tree.set(r.out, raw) {
+				return nil
+			}
+		}
+		out.flush()
 		if res, ok := v.(gjson.Result); ok {
 			out.json, err = sjson.SetRawBytes(out.json, r.to.name, []byte(res.Raw))
 		} else {
