@@ -96,6 +96,11 @@ type Redis struct {
 	IdempotencyTTL time.Duration `yaml:"idempotency_ttl"`
 	// StreamMaxLen caps the event stream. Default 1000000.
 	StreamMaxLen int64 `yaml:"stream_max_len"`
+	// AutoPipeline sends the commands of concurrent requests to a real Redis
+	// together on one connection (go-redis's full-duplex auto-pipelining):
+	// one socket write and read serve many requests. Default true; false
+	// gives each command or pipeline a pooled connection of its own.
+	AutoPipeline *bool `yaml:"auto_pipeline"`
 }
 
 // Mappings configures the partner mappings folder.
@@ -166,6 +171,10 @@ func (c *Config) setDefaults() {
 	def(&c.Redis.Prefix, "sog")
 	defD(&c.Redis.IdempotencyTTL, 72*time.Hour)
 	defN(&c.Redis.StreamMaxLen, 1_000_000)
+	if c.Redis.AutoPipeline == nil {
+		t := true
+		c.Redis.AutoPipeline = &t
+	}
 	def(&c.Mappings.Dir, "mappings")
 	if c.Mappings.Watch == nil {
 		t := true

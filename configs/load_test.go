@@ -31,6 +31,7 @@ func TestLoadErrorsNameKeyAndValue(t *testing.T) {
 		{"bad addr", "server:\n  addr: nowhere\n", []string{"server.addr", `"nowhere"`, "host:port"}},
 		{"bad redis url", "redis:\n  url: http://u:pw@host\n", []string{"redis.url", "***@host", "redis://"}},
 		{"bad level", "log:\n  level: loud\n", []string{"log.level", `"loud"`}},
+		{"bad auto_pipeline", "redis:\n  auto_pipeline: sometimes\n", []string{"redis.auto_pipeline", `"sometimes"`}},
 		{"bad tls", "partners:\n  ssp7:\n    mailbox:\n      tls: maybe\n", []string{"partners.ssp7.mailbox.tls", `"maybe"`}},
 		{"not a mapping", "server: 3\n", []string{"server", "must be a mapping"}},
 	}
@@ -52,6 +53,18 @@ func TestLoadErrorsNameKeyAndValue(t *testing.T) {
 				t.Errorf("Load(%q) = %q leaks a password", tt.doc, err)
 			}
 		})
+	}
+}
+
+func TestRedisAutoPipelineDefaultsOn(t *testing.T) {
+	for doc, want := range map[string]bool{"redis:\n": true, "redis:\n  auto_pipeline: false\n": false, "redis:\n  auto_pipeline: true\n": true} {
+		cfg, err := Load([]byte(doc), noEnv)
+		if err != nil {
+			t.Fatalf("Load(%q) = %v", doc, err)
+		}
+		if *cfg.Redis.AutoPipeline != want {
+			t.Errorf("Load(%q): auto_pipeline %v, want %v", doc, *cfg.Redis.AutoPipeline, want)
+		}
 	}
 }
 

@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfgPath string, logw io.Writer) error {
 			return err
 		}
 	}
-	rdb, closeRedis, err := openRedis(cfg.Redis.URL.Reveal(), log)
+	rdb, closeRedis, err := openRedis(cfg.Redis.URL.Reveal(), *cfg.Redis.AutoPipeline, log)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func runMigrate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gatewayd migrate: REDIS_URL is not set; the embedded Redis holds nothing to migrate")
 		return 1
 	}
-	rdb, closeRedis, err := openRedis(cfg.Redis.URL.Reveal(), newLogger(stderr, cfg.Log.Level))
+	rdb, closeRedis, err := openRedis(cfg.Redis.URL.Reveal(), *cfg.Redis.AutoPipeline, newLogger(stderr, cfg.Log.Level))
 	if err != nil {
 		fmt.Fprintln(stderr, "gatewayd migrate:", err)
 		return 1

@@ -69,7 +69,7 @@ func (s *Store) Sizes(ctx context.Context) (map[string]int64, error) {
 // Redis Cluster.
 func CountKeys(ctx context.Context, rdb redis.UniversalClient, pattern string) (int64, error) {
 	var total atomic.Int64
-	scan := func(ctx context.Context, c *redis.Client) error {
+	scan := func(ctx context.Context, c redis.Cmdable) error {
 		var cursor uint64
 		for {
 			keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
@@ -85,11 +85,10 @@ func CountKeys(ctx context.Context, rdb redis.UniversalClient, pattern string) (
 	var err error
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
+		err = c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
 	default:
-		return 0, fmt.Errorf("store: count keys: unsupported client %T", rdb)
+		// One server (a plain, Sentinel or auto-pipelined client) holds every key.
+		err = scan(ctx, rdb)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store: count %s: %w", pattern, err)
