@@ -7,7 +7,8 @@ type keys struct{ prefix string }
 
 // order is a HASH: v = version (int), doc = the order's current state as JSON
 // (without messages and attachments, which are in their own lists), pub =
-// events published to the stream.
+// events published to the stream, fdue = when its fences are next looked
+// after (unix ms, Redis time; scripts.go).
 // Bound: one per order (the order itself).
 func (k keys) order(id string) string { return k.prefix + ":{o:" + id + "}:order" }
 
@@ -25,7 +26,7 @@ func (k keys) attachments(id string) string { return k.prefix + ":{o:" + id + "}
 
 // fenceAge is a ZSET fence key -> unix ms when it was recorded (Redis TIME);
 // the order's scripts trim fence entries older than the retention by it.
-// Bound: retention.fences (entries dropped on write; the key expires one retention after the last write).
+// Bound: retention.fences (a write drops entries at most 1/24 of the retention after they passed it; the key expires at most the retention plus 1/24 of it after the last write).
 func (k keys) fenceAge(id string) string { return k.prefix + ":{o:" + id + "}:fenceage" }
 
 // orderKeys are the KEYS of the order scripts, in their order (scripts.go).
@@ -35,7 +36,7 @@ func (k keys) orderKeys(id string) []string {
 
 // fence is a HASH idempotency key -> outcome JSON: the per-order record that a
 // message was applied, written by the same script as the change itself.
-// Bound: retention.fences (entries dropped on write; the key expires one retention after the last write).
+// Bound: retention.fences (a write drops entries at most 1/24 of the retention after they passed it; the key expires at most the retention plus 1/24 of it after the last write).
 func (k keys) fence(id string) string { return k.prefix + ":{o:" + id + "}:fence" }
 
 // ref is a STRING holding the order id for a partner's reference of a kind

@@ -14,28 +14,48 @@ import "github.com/equus/sogateway/internal/luascript"
 // the first.
 //
 // A fence entry is "<version produced>|<value>"; its age (Redis TIME, ms) is in
-// the fence-age zset. With a retention (fence TTL ms > 0) each write drops up
-// to 64 entries older than the retention and sets both keys to expire one
-// retention after the write, so an order that stops changing loses its fences
-// whole once they are all older than the retention.
+// the fence-age zset. With a retention (fence TTL ms > 0) the fences are
+// looked after when due, not on every write: a write that finds the order's
+// "fdue" field (unix ms) passed, or missing, drops up to 64 entries older than
+// the retention and sets both keys to expire one retention plus one step
+// (fenceStep of it) later, and the next such pass is due one step later (at
+// once while older entries are left). Every write between two passes falls
+// at least one retention before the expiry the first set, so a fence is kept
+// at least the retention; while the order is written to, a pass drops it at
+// most a step after it passed the retention; an order that stops changing
+// loses its fences whole between one retention and one retention plus a step
+// after its last write.
 const historyLua = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function fence_set(fk, val, ttl)
+-- fence_set records fence key fk = val; due is the order's fdue field (nil
+-- when unset). It returns the new fdue when it looked after the fences, else
+-- nil.
+local function fence_set(fk, val, ttl, due)
   redis.call('HSET', KEYS[3], fk, val)
-  if ttl > 0 then
-    local now = now_ms()
-    redis.call('ZADD', KEYS[4], now, fk)
-    local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl, 'LIMIT', 0, 64)
-    if #old > 0 then
-      redis.call('HDEL', KEYS[3], unpack(old))
-      redis.call('ZREM', KEYS[4], unpack(old))
-    end
-    redis.call('PEXPIRE', KEYS[3], ttl)
-    redis.call('PEXPIRE', KEYS[4], ttl)
+  if ttl <= 0 then
+    return nil
   end
+  local now = now_ms()
+  redis.call('ZADD', KEYS[4], now, fk)
+  local step = math.floor(ttl / ` + fenceStep + `)
+  due = tonumber(due)
+  if due and now < due and due - now <= step then
+    return nil
+  end
+  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl, 'LIMIT', 0, 64)
+  if #old > 0 then
+    redis.call('HDEL', KEYS[3], unpack(old))
+    redis.call('ZREM', KEYS[4], unpack(old))
+  end
+  redis.call('PEXPIRE', KEYS[3], ttl + step)
+  redis.call('PEXPIRE', KEYS[4], ttl + step)
+  if #old == 64 then
+    return now
+  end
+  return now + step
 end
 local function append_history(at)
   local ne, nm, na = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
@@ -45,6 +65,10 @@ local function append_history(at)
   for _ = 1, na do redis.call('RPUSH', KEYS[6], ARGV[i]); i = i + 1 end
 end
 `
+
+// fenceStep divides the fence retention into the steps at which an order's
+// fences are looked after (24: every 30 hours of the default 720).
+const fenceStep = "24"
 
 // createScript creates an order (version 1) with its first event and history.
 //
@@ -60,7 +84,10 @@ end
 redis.call('HSET', KEYS[1], 'v', 1, 'doc', ARGV[1], 'pub', 0)
 append_history(5)
 if ARGV[2] ~= '' then
-  fence_set(ARGV[2], '1|' .. ARGV[3], tonumber(ARGV[4]))
+  local due = fence_set(ARGV[2], '1|' .. ARGV[3], tonumber(ARGV[4]), nil)
+  if due then
+    redis.call('HSET', KEYS[1], 'fdue', due)
+  end
 end
 return 1
 `)
@@ -82,7 +109,8 @@ return 1
 // not exist; {"VERSION", current version} when it is not at the expected one.
 // Nothing is written unless the code is "OK".
 var updateScript = luascript.New(historyLua + `
-local cur = redis.call('HGET', KEYS[1], 'v')
+local head = redis.call('HMGET', KEYS[1], 'v', 'pub', 'fdue')
+local cur = head[1]
 if not cur then
   return {'NOTFOUND'}
 end
@@ -100,13 +128,17 @@ if cur ~= ARGV[1] then
   return {'VERSION', cur}
 end
 local nv = tonumber(cur) + 1
-redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2])
 append_history(7)
+local due
 if ARGV[3] ~= '' then
-  fence_set(ARGV[3], nv .. '|' .. ARGV[4], tonumber(ARGV[6]))
+  due = fence_set(ARGV[3], nv .. '|' .. ARGV[4], tonumber(ARGV[6]), head[3])
 end
-local pub = tonumber(redis.call('HGET', KEYS[1], 'pub') or '0')
-return {'OK', nv, pub, redis.call('LLEN', KEYS[2])}
+if due then
+  redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2], 'fdue', due)
+else
+  redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2])
+end
+return {'OK', nv, tonumber(head[2] or '0'), redis.call('LLEN', KEYS[2])}
 `)
 
 // The codes updateScript answers with, as the first element of its reply.
