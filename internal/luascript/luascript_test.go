@@ -12,11 +12,24 @@ import (
 
 var bump = luascript.New(`return redis.call('INCRBY', KEYS[1], ARGV[1])`)
 
+// eachClient runs fn on miniredis, on redis-server, and on redis-server
+// behind go-redis's full-duplex auto-pipeliner (the binary's client).
+func eachClient(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient)) {
+	testutil.EachRedis(t, fn)
+	t.Run("redis-server auto-pipelined", func(t *testing.T) {
+		testutil.RequireIntegration(t, "redis-server")
+		ap, err := testutil.StartRedis(t).Client().AutoPipelineWithOptions(&redis.AutoPipelineOptions{FullDuplex: true})
+		testutil.Must(t, err)
+		t.Cleanup(func() { _ = ap.Close() })
+		fn(t, ap)
+	})
+}
+
 // TestExecRecoversFromNoScript runs a pipeline of scripts and plain commands
 // after SCRIPT FLUSH emptied Redis's script cache: every script answers as if
 // it had been known, and the plain commands around them ran once.
 func TestExecRecoversFromNoScript(t *testing.T) {
-	testutil.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+	eachClient(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		for round := 1; round <= 3; round++ {
 			// Rounds 1 and 3 start with an empty cache; round 2 finds the
@@ -56,7 +69,7 @@ func TestExecRecoversFromNoScript(t *testing.T) {
 // TestExecKeepsScriptErrors: a script's own error is its result, not a
 // reason to run it again.
 func TestExecKeepsScriptErrors(t *testing.T) {
-	testutil.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+	eachClient(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		testutil.Must(t, rdb.Set(ctx, "a", "not a number", 0).Err())
 		testutil.Must(t, rdb.ScriptFlush(ctx).Err())
@@ -74,7 +87,7 @@ func TestExecKeepsScriptErrors(t *testing.T) {
 
 // TestRunRecoversFromNoScript: Run outside a pipeline falls back to EVAL.
 func TestRunRecoversFromNoScript(t *testing.T) {
-	testutil.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+	eachClient(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		testutil.Must(t, rdb.ScriptFlush(ctx).Err())
 		if n, err := bump.Run(ctx, rdb, []string{"r"}, 3).Int64(); err != nil || n != 3 {
