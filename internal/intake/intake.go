@@ -45,6 +45,9 @@ type Options struct {
 type Service struct {
 	st  *store.Store
 	opt Options
+	// turns lets one commit at a time through for each order a partner
+	// addresses (serial.go).
+	turns turns
 }
 
 // New returns a Service over st.
@@ -146,8 +149,12 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 	untilChanged := in.MessageID == ""
 	// The answer and the order's reference are read in one round trip.
 	hint := firstRef(in.Target)
+	release, err := s.turns.take(ctx, in.Partner+"\x00"+turnKey(in.Target))
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	defer release()
 	var b []byte
-	var err error
 	if hint != nil {
 		b, hint.id, err = s.st.AnswerAndRef(ctx, key, in.Partner, hint.kind, hint.ref)
 	} else {
@@ -171,6 +178,10 @@ func (s *Service) Commit(ctx context.Context, in *model.Inbound) (*model.Outcome
 		out, err := s.try(ctx, in, store.Fence{Key: key, UntilChanged: untilChanged, Answer: true}, hint)
 		hint = nil // another attempt means something changed: read the ref again
 		if errors.Is(err, model.ErrVersionConflict) || errors.Is(err, store.ErrExists) {
+			// Another replica committed first (this one's commits wait their turn).
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, fmt.Errorf("intake: %w", err)
+			}
 			continue
 		}
 		var dup *store.DuplicateError
@@ -309,6 +320,15 @@ type refHint struct{ kind, ref, id string }
 
 // firstRef returns the reference resolve looks up first (the servicer's,
 // else the requestor's, when the target names no order id), or nil.
+// turnKey names the order a message addresses, for turns: its id, or the
+// first reference it is found by.
+func turnKey(t model.Target) string {
+	if h := firstRef(t); h != nil {
+		return h.kind + "\x00" + h.ref
+	}
+	return "id\x00" + t.OrderID
+}
+
 func firstRef(t model.Target) *refHint {
 	switch {
 	case t.OrderID != "":

@@ -3,8 +3,11 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/equus/sogateway/internal/intake"
 	"github.com/equus/sogateway/internal/model"
@@ -205,4 +208,33 @@ func TestSameContentAfterAChangeAppliesAgain(t *testing.T) {
 	if !rep.Duplicate || rep.Order.ClientStatus != "Order On Time" {
 		t.Fatalf("repeated message id after a change = dup %v status %q, want a duplicate that changes nothing", rep.Duplicate, rep.Order.ClientStatus)
 	}
+}
+
+// A burst of messages on one order (a partner replaying its backlog at once)
+// all apply: this process lets them through one at a time instead of letting
+// them race through version conflicts until some give up.
+func TestBurstOnOneOrderAllApply(t *testing.T) {
+	testutil.EachRedis(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := intake.New(store.New(rdb, nil), nil)
+		first, err := s.Commit(ctx, pruvanUpsert("BURST", "Order Created", "m0"))
+		testutil.Must(t, err)
+		const burst = 48
+		var wg sync.WaitGroup
+		for i := 1; i <= burst; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				if _, err := s.Commit(ctx, pruvanUpsert("BURST", fmt.Sprintf("status %d", i), fmt.Sprintf("m%d", i))); err != nil {
+					t.Errorf("message %d of the burst: %v", i, err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		o, err := s.Store().GetOrderHead(ctx, first.Order.ID)
+		testutil.Must(t, err)
+		if o.Version != burst+1 {
+			t.Errorf("order at version %d after a burst of %d updates, want %d", o.Version, burst, burst+1)
+		}
+	})
 }
