@@ -478,7 +478,7 @@ func (s *Service) update(ctx context.Context, in *model.Inbound, cur *model.Orde
 	// cur was read for this attempt alone: it is the "before", and one copy
 	// is the "after".
 	before := cur
-	next := cloneOrder(cur)
+	next := cur.Clone()
 	applied, err := next.Apply(&in.Patch, s.applyOpts(in, now))
 	if err != nil {
 		return nil, err
@@ -523,14 +523,6 @@ func (s *Service) bindRefs(ctx context.Context, before, o *model.Order) {
 			s.opt.Logger.Warn("servicer reference not indexed", "order", o.ID, "err", err)
 		}
 	}
-}
-
-func cloneOrder(o *model.Order) *model.Order {
-	b, _ := json.Marshal(o)
-	var c model.Order
-	_ = json.Unmarshal(b, &c)
-	c.Stored = o.Stored
-	return &c
 }
 
 func firstNonEmpty(s ...string) string {

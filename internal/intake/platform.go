@@ -72,7 +72,7 @@ func (s *Service) PatchOrderFor(ctx context.Context, id string, version int64, p
 		return nil, nil, &model.VersionConflictError{ID: id, Current: cur.Version, Read: version}
 	}
 	now := s.opt.Now().UTC()
-	before := cloneOrder(cur)
+	before := cur.Clone()
 	applied, err := cur.Apply(p, model.ApplyOptions{Writer: model.WriterPlatform, Owners: owners, Now: now})
 	if err != nil {
 		return nil, nil, err
@@ -122,7 +122,7 @@ func (s *Service) AddMessage(ctx context.Context, id string, m model.Message) (*
 		if cur.Status.Terminal() {
 			return nil, nil, model.Conflict("status", "the order is %s", cur.Status)
 		}
-		before := cloneOrder(cur)
+		before := cur.Clone()
 		now := s.opt.Now().UTC()
 		m.ID, m.At = s.opt.NewID(), now
 		if _, err := cur.Apply(&model.Patch{Messages: []model.Message{m}}, model.ApplyOptions{Now: now}); err != nil {
@@ -160,7 +160,7 @@ func (s *Service) RejectResolution(ctx context.Context, id, reason string) (*mod
 		if cur.Status != model.StatusResolved {
 			return nil, nil, model.Conflict("status", "only a resolved order's solution can be rejected; the order is %s", cur.Status)
 		}
-		before := cloneOrder(cur)
+		before := cur.Clone()
 		now := s.opt.Now().UTC()
 		st := model.StatusInProgress
 		applied, err := cur.Apply(&model.Patch{Status: &st, Messages: []model.Message{{ID: s.opt.NewID(), Direction: model.DirectionOut,
