@@ -142,6 +142,46 @@ func TestEveryRequestLineCarriesARequestID(t *testing.T) {
 	}
 }
 
+// TestAccessLogLine pins the access log line: one JSON object a request
+// with these members in this order and of these types.
+func TestAccessLogLine(t *testing.T) {
+	e := newEnv(t, nil, true)
+	e.do(t, "GET", "/v1/orders/missing?x=1", "", "", "X-Request-Id", "req-9")
+	line := strings.TrimSpace(e.logs.String())
+	if strings.Count(line, "\n") != 0 {
+		t.Fatalf("log = %q, want one line", line)
+	}
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	var keys []string
+	vals := map[string]any{}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("log line %q is not an object", line)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		testutil.Must(t, err)
+		var v any
+		testutil.Must(t, dec.Decode(&v))
+		keys = append(keys, k.(string))
+		vals[k.(string)] = v
+	}
+	if got, want := strings.Join(keys, ","), "time,level,msg,method,path,route,status,bytes,duration_ms,remote,request_id"; got != want {
+		t.Fatalf("access log members %s, want %s", got, want)
+	}
+	for k, want := range map[string]any{"level": "INFO", "msg": "request", "method": "GET", "path": "/v1/orders/missing",
+		"route": "/v1/orders/:id", "status": json.Number("404"), "remote": "127.0.0.1", "request_id": "req-9"} {
+		if vals[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, vals[k], want)
+		}
+	}
+	for _, k := range []string{"bytes", "duration_ms"} {
+		if _, ok := vals[k].(json.Number); !ok {
+			t.Errorf("%s = %#v, want a number", k, vals[k])
+		}
+	}
+}
+
 func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	e := newEnv(t, nil, true)
 	e.do(t, "GET", "/v1/orders/missing", "", "")
