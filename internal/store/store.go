@@ -41,6 +41,10 @@ type Options struct {
 	// applied to it (its idempotency fence): a repeat older than this applies
 	// again. Negative keeps fences as long as the order. Default 720h (30 days).
 	FenceTTL time.Duration
+	// HeadCache is how many orders' last read or written head this process
+	// keeps decoded (heads.go): a read that finds the same document in Redis
+	// takes a copy instead of decoding it. Negative keeps none. Default 2048.
+	HeadCache int
 }
 
 // Store is the Redis order store. It is safe for concurrent use.
@@ -53,6 +57,8 @@ type Store struct {
 	fenceTTL time.Duration
 	// ix keeps the search indexes (indexer.go); nil keeps none.
 	ix Indexer
+	// heads is the decoded-head cache (heads.go); nil keeps none.
+	heads *headCache
 }
 
 // New returns a store over rdb.
@@ -70,13 +76,17 @@ func New(rdb redis.UniversalClient, opt *Options) *Store {
 	if o.IdempotencyTTL == 0 {
 		o.IdempotencyTTL = 72 * time.Hour
 	}
+	if o.HeadCache == 0 {
+		o.HeadCache = 2048
+	}
 	switch {
 	case o.FenceTTL == 0:
 		o.FenceTTL = 720 * time.Hour
 	case o.FenceTTL < 0:
 		o.FenceTTL = 0
 	}
-	return &Store{rdb: rdb, k: keys{prefix: o.Prefix}, maxLen: o.StreamMaxLen, ttl: o.IdempotencyTTL, fenceTTL: o.FenceTTL}
+	return &Store{rdb: rdb, k: keys{prefix: o.Prefix}, maxLen: o.StreamMaxLen, ttl: o.IdempotencyTTL, fenceTTL: o.FenceTTL,
+		heads: newHeadCache(o.HeadCache)}
 }
 
 // Client returns the underlying Redis client.
@@ -158,6 +168,7 @@ func (s *Store) CreateOrderFenced(ctx context.Context, o *model.Order, ev *model
 	if n == 0 {
 		return ErrExists
 	}
+	s.heads.put(o.ID, string(doc), headOf(o))
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
 	s.publishFresh(ctx, o.ID, 0, 1, []string{string(evDoc)}, []string{ev.ID}, []string{string(ev.Type)},
 		func(p redis.Pipeliner) {
@@ -244,11 +255,15 @@ func (s *Store) decodeHead(ctx context.Context, id string, cmd *redis.SliceCmd) 
 	if !ok {
 		return nil, false, model.NotFound("order", id)
 	}
+	if o := s.heads.get(id, doc); o != nil {
+		return o, false, nil
+	}
 	o = new(model.Order)
 	if err := json.Unmarshal([]byte(doc), o); err != nil {
 		return nil, false, fmt.Errorf("store: decode order %s: %w", id, err)
 	}
 	if len(o.Messages) == 0 && len(o.Attachments) == 0 {
+		s.heads.put(id, doc, o.Clone())
 		return o, false, nil
 	}
 	if err := s.migrate(ctx, o, v, doc); err != nil {
@@ -343,6 +358,7 @@ func (s *Store) UpdateOrderFenced(ctx context.Context, o *model.Order, evs []*mo
 		o.Version = expected
 		return fmt.Errorf("store: update order %s: unknown reply %q", o.ID, code)
 	}
+	s.heads.put(o.ID, string(doc), headOf(o))
 	o.Stored = model.HistoryCount{Messages: len(o.Messages), Attachments: len(o.Attachments)}
 	// What follows the commit (index, the message's answer) rides in the
 	// round trip that publishes its events.
