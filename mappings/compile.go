@@ -485,6 +485,10 @@ func (c *compiler) compileRender(name string, r *RenderSpec) *crender {
 		if x := c.compileRule(rule, tNone); x != nil {
 			if r.Format == "json" && x.to.kind == tOut {
 				x.out = outParts(x.to.name)
+				cr.outNodes += len(x.out)
+				x.renderFast = x.out != nil && len(x.from) > 0 && !x.hasValue && x.tmpl == nil && x.when == nil &&
+					x.each == nil && x.status == nil && len(x.do) == 0 && x.pattern == nil && x.maxItems == 0 &&
+					(x.typ == "" || x.typ == tyString)
 			}
 			cr.rules = append(cr.rules, x)
 		}

@@ -104,6 +104,8 @@ type crule struct {
 	elemKind tkind    // for each: tasks, attachments or plain maps
 	fast     bool     // string-only rule: see env.runFast
 	out      []string // a JSON render's output path as plain keys (outParts), or nil
+	// renderFast: a JSON render rule that copies a path (see env.runRenderFast).
+	renderFast bool
 }
 
 // ckind is a compiled inbound kind.
@@ -175,6 +177,7 @@ type crender struct {
 	headers     map[string]*template
 	rules       []*crule
 	needs       docNeeds // what the rules read of the document
+	outNodes    int      // the most output nodes the rules write (sizes the jtree)
 }
 
 // Mapping is one compiled partner mapping. It is immutable and safe for

@@ -276,6 +276,11 @@ func (e *env) run(r *crule, ctx gjson.Result, elem *omap) error {
 			return err
 		}
 	}
+	if r.renderFast && elem == nil && e.trace == nil && e.out.tree != nil {
+		if done, err := e.runRenderFast(r, ctx); done {
+			return err
+		}
+	}
 	if r.when != nil && !e.eval(r.when, ctx) {
 		return nil
 	}

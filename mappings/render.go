@@ -59,7 +59,7 @@ func (m *Mapping) render(cr *crender, o *model.Order, ev *model.Event, extra map
 	}
 	out := &outDoc{format: cr.format}
 	if cr.format == "json" && !slow {
-		out.tree = &jnode{obj: true}
+		out.tree = newJTree(cr.outNodes)
 	}
 	e.out = out
 	for _, r := range cr.rules {
@@ -96,18 +96,76 @@ func (m *Mapping) render(cr *crender, o *model.Order, ev *model.Event, extra map
 type outDoc struct {
 	format string
 	json   []byte
-	// tree, while set, holds the JSON output instead of json (see jnode);
+	// tree, while set, holds the JSON output instead of json (see jtree);
 	// a path it does not take moves the output to json and sjson.
-	tree *jnode
+	tree *jtree
 	xml  xnode
 }
 
 // flush moves the output from tree to json.
 func (out *outDoc) flush() {
-	if out.tree != nil && len(out.tree.kids) > 0 {
-		out.json = out.tree.appendTo(make([]byte, 0, 256))
+	if out.tree != nil && !out.tree.empty() {
+		out.json = out.tree.appendTo(make([]byte, 0, 256), 0)
 	}
 	out.tree = nil
+}
+
+// setJSON writes v at r's output path, into the tree while it takes it.
+func (e *env) setJSON(r *crule, v any) error {
+	out := e.out
+	var err error
+	if out.tree != nil && r.out != nil {
+		kind, s := jRaw, ""
+		switch x := v.(type) {
+		case gjson.Result:
+			s = x.Raw
+		case string:
+			kind, s = jStr, x
+		default:
+			if s, err = sjsonRaw(jsonable(v)); err != nil {
+				return e.fail(r, model.ErrInvalid, "cannot write output: %v", err)
+			}
+		}
+		if out.tree.set(r.out, kind, s) {
+			return nil
+		}
+	}
+	out.flush()
+	if res, ok := v.(gjson.Result); ok {
+		out.json, err = sjson.SetRawBytes(out.json, r.to.name, []byte(res.Raw))
+	} else {
+		out.json, err = sjson.SetBytes(out.json, r.to.name, jsonable(v))
+	}
+	if err != nil {
+		return e.fail(r, model.ErrInvalid, "cannot write output: %v", err)
+	}
+	return nil
+}
+
+// runRenderFast applies a JSON render rule that copies a string from the
+// document (paths only: no value, template, condition, transform, pattern
+// or list), writing the string without boxing it. It reports done=false,
+// having changed nothing but lastPath, when the value is absent or not a
+// string, so that run takes the general path and answers the same.
+func (e *env) runRenderFast(r *crule, ctx gjson.Result) (bool, error) {
+	for i := range r.from {
+		res := e.get(&r.from[i], ctx)
+		if !present(res) {
+			continue
+		}
+		if res.Type != gjson.String {
+			return false, nil
+		}
+		e.lastPath = e.relPath(&r.from[i])
+		if r.required && strings.TrimSpace(res.Str) == "" {
+			return true, e.fail(r, model.ErrInvalid, "must not be empty")
+		}
+		if e.out.tree != nil && e.out.tree.set(r.out, jStr, res.Str) {
+			return true, nil
+		}
+		return true, e.setJSON(r, res.Str)
+	}
+	return false, nil
 }
 
 func (e *env) setOut(r *crule, v any) error {
@@ -116,27 +174,7 @@ func (e *env) setOut(r *crule, v any) error {
 	case "text":
 		e.vars[r.to.name] = plain(v)
 	case "json":
-		var err error
-		if out.tree != nil && r.out != nil {
-			var raw []byte
-			if res, ok := v.(gjson.Result); ok {
-				raw = []byte(res.Raw)
-			} else if raw, err = sjsonRaw(jsonable(v)); err != nil {
-				return e.fail(r, model.ErrInvalid, "cannot write output: %v", err)
-			}
-			if out.tree.set(r.out, raw) {
-				return nil
-			}
-		}
-		out.flush()
-		if res, ok := v.(gjson.Result); ok {
-			out.json, err = sjson.SetRawBytes(out.json, r.to.name, []byte(res.Raw))
-		} else {
-			out.json, err = sjson.SetBytes(out.json, r.to.name, jsonable(v))
-		}
-		if err != nil {
-			return e.fail(r, model.ErrInvalid, "cannot write output: %v", err)
-		}
+		return e.setJSON(r, v)
 	case "xml":
 		out.xml.add(strings.Split(r.to.name, "."), v)
 	}

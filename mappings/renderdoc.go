@@ -1,9 +1,11 @@
 package mappings
 
 import (
+	"encoding"
 	"encoding/json"
 	"math"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -129,6 +131,8 @@ func renderNeeds(cr *crender) docNeeds {
 	for _, t := range cr.headers {
 		n.template(t, true)
 	}
+	sort.Strings(n.order.names)
+	sort.Strings(n.event.names)
 	return n
 }
 
@@ -136,7 +140,15 @@ func renderNeeds(cr *crender) docNeeds {
 type jsonMember struct {
 	index     int
 	omitEmpty bool
+	// basic: a string, integer or boolean kind without a JSON or text
+	// marshaler, which appendJSON writes straight from the reflect.Value.
+	basic bool
 }
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
 
 // jsonMembers maps the JSON names of struct type t's fields to the fields.
 func jsonMembers(t reflect.Type) map[string]jsonMember {
@@ -150,7 +162,10 @@ func jsonMembers(t reflect.Type) map[string]jsonMember {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = jsonMember{index: i, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
+		marshals := f.Type.Implements(jsonMarshalerType) || f.Type.Implements(textMarshalerType) ||
+			reflect.PointerTo(f.Type).Implements(jsonMarshalerType) || reflect.PointerTo(f.Type).Implements(textMarshalerType)
+		basic := !marshals && strings.Contains(",string,int,int64,bool,", ","+f.Type.Kind().String()+",")
+		out[name] = jsonMember{index: i, omitEmpty: strings.Contains(","+opts+",", ",omitempty,"), basic: basic}
 	}
 	return out
 }
@@ -173,12 +188,14 @@ func isEmptyJSON(v reflect.Value) bool {
 	return false
 }
 
-// project returns the members names of the struct *p as encoding/json
-// would write them (omitempty members that are empty left out); each
-// value encodes to the same JSON it has inside the whole struct.
-func project(p any, members map[string]jsonMember, names []string) map[string]any {
+// appendProjected appends, as encoding/json would encode a map of them,
+// the members names (sorted) of the struct *p: omitempty members that are
+// empty are left out, and each value encodes as it does inside the whole
+// struct.
+func appendProjected(b []byte, p any, members map[string]jsonMember, names []string) ([]byte, error) {
 	v := reflect.ValueOf(p).Elem()
-	out := make(map[string]any, len(names))
+	b = append(b, '{')
+	n := 0
 	for _, name := range names {
 		m, ok := members[name]
 		if !ok {
@@ -188,38 +205,145 @@ func project(p any, members map[string]jsonMember, names []string) map[string]an
 		if m.omitEmpty && isEmptyJSON(f) {
 			continue
 		}
-		out[name] = f.Interface()
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = appendJSONString(b, name)
+		b = append(b, ':')
+		var err error
+		switch {
+		case m.basic && f.Kind() == reflect.String:
+			b = appendJSONString(b, f.String())
+		case m.basic && f.Kind() == reflect.Bool:
+			b = strconv.AppendBool(b, f.Bool())
+		case m.basic:
+			b = strconv.AppendInt(b, f.Int(), 10)
+		default:
+			if b, err = appendJSON(b, f.Interface()); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return out
+	return append(b, '}'), nil
 }
 
 // encodeDoc encodes the document the render reads: the whole of order,
 // event and extra, or (n.all false) only the members n names. Every path
-// n was built from reads the same value in both.
+// n was built from reads the same value in both. The bytes are those of
+// json.Marshal of the document (with order and event the projected maps).
 func encodeDoc(n *docNeeds, o *model.Order, ev *model.Event, extra map[string]any) ([]byte, error) {
 	if n == nil || n.all {
 		return json.Marshal(renderDoc{Order: o, Event: ev, Extra: extra})
 	}
-	var d struct {
-		Order any            `json:"order"`
-		Event any            `json:"event,omitempty"`
-		Extra map[string]any `json:"extra,omitempty"`
-	}
-	d.Extra = extra
+	b := make([]byte, 0, 512)
+	b = append(b, `{"order":`...)
+	var err error
 	if n.order.whole {
-		d.Order = o
+		b, err = appendJSON(b, o)
 	} else {
-		d.Order = project(o, orderMembers, n.order.names)
+		b, err = appendProjected(b, o, orderMembers, n.order.names)
 	}
-	if ev != nil {
-		switch {
-		case n.event.whole:
-			d.Event = ev
-		case len(n.event.names) > 0:
-			d.Event = project(ev, eventMembers, n.event.names)
+	if err != nil {
+		return nil, err
+	}
+	if ev != nil && (n.event.whole || len(n.event.names) > 0) {
+		b = append(b, `,"event":`...)
+		if n.event.whole {
+			b, err = appendJSON(b, ev)
+		} else {
+			b, err = appendProjected(b, ev, eventMembers, n.event.names)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	return json.Marshal(d)
+	if len(extra) > 0 {
+		b = append(b, `,"extra":`...)
+		if b, err = appendJSON(b, extra); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON appends json.Marshal(v) to b, writing strings, whole numbers,
+// booleans, nil, and maps and lists of them itself, and the rest through
+// json.Marshal.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		if a := math.Abs(x); a == 0 || a >= 1e-6 && a < 1e21 {
+			return strconv.AppendFloat(b, x, 'f', -1, 64), nil
+		}
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+// appendJSONString appends s as encoding/json writes it: as is between
+// quotes when it holds only printable ASCII other than '"', '\', '<', '>'
+// and '&', else through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // outParts returns the keys of a JSON output path that sjson writes as
@@ -233,42 +357,77 @@ func outParts(p string) []string {
 	return parts
 }
 
-// jnode is a JSON render's output under construction: an object (obj, with
-// kids in the order their keys were first written) or a value (raw).
-type jnode struct {
-	key  string
-	obj  bool
-	raw  []byte
-	kids []*jnode
+// jtree is a JSON render's output under construction, as one slice of
+// nodes: nodes[0] is the output object; an object's members are linked
+// from first through next, in the order their keys were first written.
+type jtree struct {
+	nodes []jnode
 }
 
-// set writes raw at the path parts as sjson.SetRawBytes does on the
-// encoded tree: a missing object is created, an existing key keeps its
-// place and takes the new value. It reports false, changing nothing, when
-// the path runs through a value (sjson has its own rules for that).
-func (n *jnode) set(parts []string, raw []byte) bool {
-	cur := n
+// jnode is an object (kind jObj) or a value: a string to quote (jStr) or
+// JSON text (jRaw).
+type jnode struct {
+	key               string
+	kind              uint8
+	s                 string
+	first, last, next int32
+}
+
+const (
+	jObj uint8 = iota
+	jStr
+	jRaw
+)
+
+func newJTree(size int) *jtree {
+	t := &jtree{nodes: make([]jnode, 1, 1+size)}
+	t.nodes[0] = jnode{kind: jObj, first: -1, last: -1, next: -1}
+	return t
+}
+
+// add appends n as the last member of object parent and returns its index.
+func (t *jtree) add(parent int32, n jnode) int32 {
+	n.first, n.last, n.next = -1, -1, -1
+	i := int32(len(t.nodes))
+	t.nodes = append(t.nodes, n)
+	p := &t.nodes[parent]
+	if p.first < 0 {
+		p.first = i
+	} else {
+		t.nodes[p.last].next = i
+	}
+	p.last = i
+	return i
+}
+
+// set writes a value (kind jStr or jRaw, s) at the path parts as
+// sjson.SetBytes does on the encoded tree: a missing object is created, an
+// existing key keeps its place and takes the new value. It reports false,
+// changing nothing, when the path runs through a value (sjson has its own
+// rules for that).
+func (t *jtree) set(parts []string, kind uint8, s string) bool {
+	cur := int32(0)
 	for i, p := range parts {
-		var child *jnode
-		for _, k := range cur.kids {
-			if k.key == p {
+		child := int32(-1)
+		for k := t.nodes[cur].first; k >= 0; k = t.nodes[k].next {
+			if t.nodes[k].key == p {
 				child = k
 				break
 			}
 		}
 		if i == len(parts)-1 {
-			if child == nil {
-				cur.kids = append(cur.kids, &jnode{key: p, raw: raw})
+			if child < 0 {
+				t.add(cur, jnode{key: p, kind: kind, s: s})
 			} else {
-				child.obj, child.raw, child.kids = false, raw, nil
+				n := &t.nodes[child]
+				n.kind, n.s, n.first, n.last = kind, s, -1, -1
 			}
 			return true
 		}
 		switch {
-		case child == nil:
-			child = &jnode{key: p, obj: true}
-			cur.kids = append(cur.kids, child)
-		case !child.obj:
+		case child < 0:
+			child = t.add(cur, jnode{key: p, kind: jObj})
+		case t.nodes[child].kind != jObj:
 			return false
 		}
 		cur = child
@@ -276,64 +435,75 @@ func (n *jnode) set(parts []string, raw []byte) bool {
 	return true
 }
 
-// appendTo appends the object n encodes to b.
-func (n *jnode) appendTo(b []byte) []byte {
+// empty reports whether nothing was written.
+func (t *jtree) empty() bool { return t.nodes[0].first < 0 }
+
+// appendTo appends the object at index i to b.
+func (t *jtree) appendTo(b []byte, i int32) []byte {
 	b = append(b, '{')
-	for i, k := range n.kids {
-		if i > 0 {
+	for k := t.nodes[i].first; k >= 0; k = t.nodes[k].next {
+		if k != t.nodes[i].first {
 			b = append(b, ',')
 		}
+		n := &t.nodes[k]
 		b = append(b, '"')
-		b = append(b, k.key...)
+		b = append(b, n.key...)
 		b = append(b, '"', ':')
-		if k.obj {
-			b = k.appendTo(b)
-		} else {
-			b = append(b, k.raw...)
+		switch n.kind {
+		case jObj:
+			b = t.appendTo(b, k)
+		case jStr:
+			b = appendSJSONString(b, n.s)
+		default:
+			b = append(b, n.s...)
 		}
 	}
 	return append(b, '}')
 }
 
 // sjsonRaw returns the JSON text sjson.SetBytes writes for value v.
-func sjsonRaw(v any) ([]byte, error) {
+func sjsonRaw(v any) (string, error) {
+	var b []byte
 	switch x := v.(type) {
 	case string:
-		return appendSJSONString(nil, x), nil
+		b = appendSJSONString(nil, x)
 	case []byte:
-		return appendSJSONString(nil, string(x)), nil
+		b = appendSJSONString(nil, string(x))
 	case bool:
-		return strconv.AppendBool(nil, x), nil
+		b = strconv.AppendBool(nil, x)
 	case int8:
-		return strconv.AppendInt(nil, int64(x), 10), nil
+		b = strconv.AppendInt(nil, int64(x), 10)
 	case int16:
-		return strconv.AppendInt(nil, int64(x), 10), nil
+		b = strconv.AppendInt(nil, int64(x), 10)
 	case int32:
-		return strconv.AppendInt(nil, int64(x), 10), nil
+		b = strconv.AppendInt(nil, int64(x), 10)
 	case int64:
-		return strconv.AppendInt(nil, x, 10), nil
+		b = strconv.AppendInt(nil, x, 10)
 	case uint8:
-		return strconv.AppendUint(nil, uint64(x), 10), nil
+		b = strconv.AppendUint(nil, uint64(x), 10)
 	case uint16:
-		return strconv.AppendUint(nil, uint64(x), 10), nil
+		b = strconv.AppendUint(nil, uint64(x), 10)
 	case uint32:
-		return strconv.AppendUint(nil, uint64(x), 10), nil
+		b = strconv.AppendUint(nil, uint64(x), 10)
 	case uint64:
-		return strconv.AppendUint(nil, x, 10), nil
+		b = strconv.AppendUint(nil, x, 10)
 	case float32:
 		return sjsonFloat(float64(x))
 	case float64:
 		return sjsonFloat(x)
+	default:
+		j, err := json.Marshal(v)
+		return string(j), err
 	}
-	return json.Marshal(v)
+	return string(b), nil
 }
 
-func sjsonFloat(f float64) ([]byte, error) {
+func sjsonFloat(f float64) (string, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		_, err := json.Marshal(f)
-		return nil, err
+		return "", err
 	}
-	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
+	return strconv.FormatFloat(f, 'f', -1, 64), nil
 }
 
 // appendSJSONString appends s as sjson quotes it: as is between quotes

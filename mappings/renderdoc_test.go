@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestRenderNeeds(t *testing.T) {
 	if ack.all || ack.order.whole || ack.event.whole || len(ack.event.names) != 0 {
 		t.Fatalf("emg ack needs %+v, want some order members only", ack)
 	}
-	if got := strings.Join(ack.order.names, ","); got != "service_type,refs,id" {
+	if got := strings.Join(ack.order.names, ","); got != "id,refs,service_type" {
 		t.Errorf("emg ack reads order members %s", got)
 	}
 	for _, c := range []struct {
@@ -160,7 +161,7 @@ func TestProjectMatchesStruct(t *testing.T) {
 			t.Fatalf("%s: %d members", c.name, len(c.members))
 		}
 		for name := range c.members {
-			b, err := json.Marshal(project(c.v, c.members, []string{name}))
+			b, err := appendProjected(nil, c.v, c.members, []string{name})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,5 +316,94 @@ func FuzzRenderReadsOnlyWhatItNeeds(f *testing.F) {
 				renderBoth(t, m, kind, rc.Order, rc.Event, rc.Extra)
 			}
 		}
+		if rc.Order != nil {
+			checkDoc(t, rc.Order, rc.Event, rc.Extra)
+		}
 	})
+}
+
+// docReference is encodeDoc as json.Marshal writes it: the projected
+// members of order and event as maps, then extra.
+func docReference(n *docNeeds, o *model.Order, ev *model.Event, extra map[string]any) ([]byte, error) {
+	project := func(p any, members map[string]jsonMember, names []string) map[string]any {
+		v := reflect.ValueOf(p).Elem()
+		out := map[string]any{}
+		for _, name := range names {
+			if m, ok := members[name]; ok && !(m.omitEmpty && isEmptyJSON(v.Field(m.index))) {
+				out[name] = v.Field(m.index).Interface()
+			}
+		}
+		return out
+	}
+	var d struct {
+		Order any            `json:"order"`
+		Event any            `json:"event,omitempty"`
+		Extra map[string]any `json:"extra,omitempty"`
+	}
+	d.Extra = extra
+	if n.order.whole {
+		d.Order = o
+	} else {
+		d.Order = project(o, orderMembers, n.order.names)
+	}
+	if ev != nil && n.event.whole {
+		d.Event = ev
+	} else if ev != nil && len(n.event.names) > 0 {
+		d.Event = project(ev, eventMembers, n.event.names)
+	}
+	return json.Marshal(d)
+}
+
+// checkDoc fails t unless encodeDoc writes what json.Marshal writes, for
+// several needs over the same order, event and extra.
+func checkDoc(t *testing.T, o *model.Order, ev *model.Event, extra map[string]any) {
+	t.Helper()
+	var names []string
+	for n := range orderMembers {
+		names = append(names, n)
+	}
+	var evNames []string
+	for n := range eventMembers {
+		evNames = append(evNames, n)
+	}
+	sort.Strings(names)
+	sort.Strings(evNames)
+	for _, n := range []docNeeds{
+		{},
+		{order: memberNeeds{names: []string{"id", "refs", "service_type"}}},
+		{order: memberNeeds{names: names}, event: memberNeeds{names: evNames}},
+		{order: memberNeeds{whole: true}, event: memberNeeds{whole: true}},
+		{order: memberNeeds{names: []string{"fields", "nope"}}, event: memberNeeds{names: []string{"data", "raw"}}},
+	} {
+		got, gerr := encodeDoc(&n, o, ev, extra)
+		want, werr := docReference(&n, o, ev, extra)
+		if fmt.Sprint(gerr) != fmt.Sprint(werr) || string(got) != string(want) {
+			t.Fatalf("needs %+v:\n got %s %v\nwant %s %v", n, got, gerr, want, werr)
+		}
+	}
+}
+
+// TestEncodeDocMatchesMarshal checks the document encoder against
+// json.Marshal on the render fixtures and on values of every JSON kind,
+// including strings that must be escaped and numbers JSON writes with an
+// exponent.
+func TestEncodeDocMatchesMarshal(t *testing.T) {
+	for _, rc := range renderInputs(t) {
+		o := rc.Order
+		if o == nil {
+			o = &model.Order{}
+		}
+		checkDoc(t, o, rc.Event, rc.Extra)
+	}
+	o, ev, _ := benchAckCase()
+	o.ID = "<id & \"quoted\" \u2028 \xff>"
+	o.Fields["n"] = model.Field{Value: map[string]any{"z": 1e21, "a": 1e-7, "m": -0.0, "i": 12, "nil": nil, "l": []any{}, "nl": []any(nil), "nm": map[string]any(nil)}}
+	ev.Data = map[string]any{"t": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "b": false, "u": uint8(3)}
+	for _, extra := range []map[string]any{nil, {}, {"k<": "v>", "n": 3, "f": 2.5, "big": 1e300, "x": []any{"\t", map[string]any{"b": 1, "a": 2}}}} {
+		checkDoc(t, o, ev, extra)
+		checkDoc(t, &model.Order{}, nil, extra)
+	}
+	if _, err := encodeDoc(&docNeeds{}, o, ev, map[string]any{"nan": math.NaN()}); err == nil {
+		t.Error("NaN in extra encoded without an error")
+	}
 }
