@@ -228,3 +228,9 @@ func (m *Mapping) Renders() []string {
 	sort.Strings(out)
 	return out
 }
+
+// HasRender reports whether the mapping declares render name.
+func (m *Mapping) HasRender(name string) bool {
+	_, ok := m.renders[name]
+	return ok
+}

@@ -407,3 +407,25 @@ func TestEncodeDocMatchesMarshal(t *testing.T) {
 		t.Error("NaN in extra encoded without an error")
 	}
 }
+
+// TestHasRender agrees with Renders for every shipped mapping.
+func TestHasRender(t *testing.T) {
+	set, err := Load(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range set.Names() {
+		m := set.Get(name)
+		for _, r := range m.Renders() {
+			if !m.HasRender(r) {
+				t.Errorf("%s: HasRender(%q) = false", name, r)
+			}
+		}
+		if m.HasRender("no-such-render") {
+			t.Errorf("%s: HasRender of an undeclared render", name)
+		}
+	}
+	if !set.Get("emg").HasRender("ack") {
+		t.Error("emg has no ack render")
+	}
+}

@@ -80,7 +80,7 @@ func (k *call) batchAnswer(status, created, updated, deleted int, errs []batchEr
 		errV = errs
 	}
 	m := k.p.m // the version that serves this request
-	if m != nil && contains(m.Renders(), "response") {
+	if m != nil && m.HasRender("response") {
 		extra := map[string]any{"created": created, "updated": updated, "deleted": deleted}
 		if errV != nil {
 			// Render rules read plain JSON values.

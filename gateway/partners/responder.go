@@ -61,12 +61,3 @@ func openAPIResponses(codes []int) map[string]any {
 	}
 	return out
 }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

@@ -262,7 +262,7 @@ func (k *call) ack(code int, reason string, out *model.Outcome) {
 // declares one and the message was committed (the render reads the order);
 // nil means the built-in shape is used.
 func (k *call) renderAck(a *emgAck, out *model.Outcome) []byte {
-	if out == nil || out.Order == nil || k.m == nil || !contains(k.m.Renders(), "ack") {
+	if out == nil || out.Order == nil || k.m == nil || !k.m.HasRender("ack") {
 		return nil
 	}
 	extra := map[string]any{"message_id": a.ID, "source": a.Source, "resource": a.Resource, "now": a.CreateTimeUTC,
