@@ -57,12 +57,16 @@ local function fence_set(fk, val, ttl, due)
   end
   return now + step
 end
+-- append_history appends the entries counted at ARGV[at] on and returns the
+-- events list's length when it appended events (RPUSH answers it), else nil.
 local function append_history(at)
   local ne, nm, na = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
   local i = at + 3
-  for _ = 1, ne do redis.call('RPUSH', KEYS[2], ARGV[i]); i = i + 1 end
+  local n
+  for _ = 1, ne do n = redis.call('RPUSH', KEYS[2], ARGV[i]); i = i + 1 end
   for _ = 1, nm do redis.call('RPUSH', KEYS[5], ARGV[i]); i = i + 1 end
   for _ = 1, na do redis.call('RPUSH', KEYS[6], ARGV[i]); i = i + 1 end
+  return n
 end
 `
 
@@ -128,7 +132,7 @@ if cur ~= ARGV[1] then
   return {'VERSION', cur}
 end
 local nv = tonumber(cur) + 1
-append_history(7)
+local n = append_history(7)
 local due
 if ARGV[3] ~= '' then
   due = fence_set(ARGV[3], nv .. '|' .. ARGV[4], tonumber(ARGV[6]), head[3])
@@ -138,7 +142,7 @@ if due then
 else
   redis.call('HSET', KEYS[1], 'v', nv, 'doc', ARGV[2])
 end
-return {'OK', nv, tonumber(head[2] or '0'), redis.call('LLEN', KEYS[2])}
+return {'OK', nv, tonumber(head[2] or '0'), n or redis.call('LLEN', KEYS[2])}
 `)
 
 // The codes updateScript answers with, as the first element of its reply.

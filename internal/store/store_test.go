@@ -331,6 +331,9 @@ func TestCommitsSurviveAnEmptiedScriptCache(t *testing.T) {
 		for i := 2; i <= 4; i++ {
 			testutil.Must(t, rdb.ScriptFlush(ctx).Err())
 			o.Status = []model.Status{model.StatusAccepted, model.StatusInProgress, model.StatusResolved}[i-2]
+			for range i - 1 { // 1, 2, then 3 messages: more history than events
+				o.Messages = append(o.Messages, model.Message{Text: fmt.Sprint("note of update ", i)})
+			}
 			f := store.Fence{Key: fmt.Sprintf("emg:m%d", i), Value: fmt.Sprintf("answer %d", i), Answer: true}
 			testutil.Must(t, s.UpdateOrderFenced(ctx, o, []*model.Event{{ID: fmt.Sprintf("ev%d", i), Type: model.EventOrderUpdated}}, f))
 			if o.Version != int64(i) {
@@ -360,6 +363,12 @@ func TestCommitsSurviveAnEmptiedScriptCache(t *testing.T) {
 		}
 		if fmt.Sprint(ids) != "[ev-flushed ev2 ev3 ev4]" {
 			t.Fatalf("stream = %v, want each event once, in order", ids)
+		}
+		if pub, _ := rdb.HGet(ctx, "sog:{o:flushed}:order", "pub").Result(); pub != "4" {
+			t.Fatalf("publish mark = %q, want 4 (the events, not the messages)", pub)
+		}
+		if got, _ := s.GetOrder(ctx, "flushed"); len(got.Messages) != 6 {
+			t.Fatalf("messages = %d, want 6", len(got.Messages))
 		}
 		page, err := ix.Query(ctx, orderindex.Filter{Status: string(model.StatusResolved)}, "", 10)
 		testutil.Must(t, err)
